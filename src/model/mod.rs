@@ -1,0 +1,3 @@
+//! The checked, resolved scenario (SI units) and profile loading.
+
+pub mod csv_table;

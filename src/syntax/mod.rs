@@ -1,0 +1,7 @@
+//! Text → syntax tree, and back (the canonical formatter).
+
+pub mod ast;
+pub mod parse;
+pub mod split;
+
+pub use parse::{parse_file, parse_value};

@@ -1,0 +1,863 @@
+//! Text → [`ast::File`]. pest does the recognising (grammar/grid.pest); this module turns
+//! pairs into AST nodes and pest's errors into our own diagnostics.
+
+use super::ast::*;
+use super::split::{self, Chunk};
+use crate::diag::{codes, did_you_mean, Diagnostic};
+use crate::source::{SourceId, Span};
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser;
+use std::sync::OnceLock;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/grid.pest"]
+pub struct GridParser;
+
+/// Language versions this gridc reads.
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.1"];
+
+/// Parse a whole file. Returns every item that parsed and a diagnostic for every item
+/// that did not.
+pub fn parse_file(text: &str, source: SourceId) -> (File, Vec<Diagnostic>) {
+    let split = split::split(text);
+    let mut file = File {
+        comments: split
+            .comments
+            .iter()
+            .map(|s| Comment {
+                text: text[s.start..s.end].trim_end().to_string(),
+                span: *s,
+            })
+            .collect(),
+        ..File::default()
+    };
+    let mut diags = Vec::new();
+    for (index, chunk) in split.chunks.iter().enumerate() {
+        parse_chunk(text, chunk, index, source, &mut file, &mut diags);
+    }
+    if file.header.is_none() && !diags.iter().any(|d| d.code == codes::VERSION) {
+        let at = split.chunks.first().map(|c| c.span.start).unwrap_or(0);
+        diags.insert(
+            0,
+            Diagnostic::error(codes::VERSION, "missing version header `gridc 0.1`")
+                .label(source, Span::new(at, at), "the file should start with `gridc 0.1`")
+                .help("add `gridc 0.1` as the first line"),
+        );
+    }
+    (file, diags)
+}
+
+fn parse_chunk(
+    text: &str,
+    chunk: &Chunk,
+    index: usize,
+    source: SourceId,
+    file: &mut File,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let base = chunk.span.start;
+    let chunk_text = &text[chunk.span.start..chunk.span.end];
+    if let Some(at) = chunk.too_deep_at {
+        diags.push(
+            Diagnostic::error(codes::TOO_DEEP, format!("nesting deeper than {} levels", split::MAX_DEPTH))
+                .label(source, Span::new(at, at + 1), "this bracket is too deep")
+                .help("flatten the expression, or name parts of it as separate profiles"),
+        );
+        return;
+    }
+    if chunk.stray {
+        let word_end = chunk_text
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(chunk_text.len());
+        diags.push(
+            Diagnostic::error(
+                codes::SYNTAX,
+                format!("expected an item such as `profile`, `tariff` or `network`, found `{}`", &chunk_text[..word_end]),
+            )
+            .label(source, Span::new(base, base + word_end), "not the start of an item")
+            .help("top-level items start with gridc, import, profile, tariff, template, network, agents, reward or experiment"),
+        );
+        return;
+    }
+    if chunk_text.starts_with("gridc") {
+        match GridParser::parse(Rule::header_entry, chunk_text) {
+            Ok(mut pairs) => {
+                let header = pairs.next().and_then(|p| p.into_inner().next());
+                if let Some(h) = header {
+                    let version_pair = h.clone().into_inner().nth(1);
+                    let version = version_pair.as_ref().map(|v| v.as_str().to_string()).unwrap_or_default();
+                    let span = span_of(&h, base);
+                    if index != 0 || file.header.is_some() {
+                        diags.push(
+                            Diagnostic::error(codes::VERSION, "the version header must be the first line of the file")
+                                .label(source, span, "header here"),
+                        );
+                    } else if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
+                        diags.push(
+                            Diagnostic::error(codes::VERSION, format!("unsupported language version `{version}`"))
+                                .label(source, version_pair.map(|v| span_of(&v, base)).unwrap_or(span), "this gridc reads version 0.1")
+                                .help("write `gridc 0.1`"),
+                        );
+                    }
+                    file.header = Some(Header { version, span });
+                }
+            }
+            Err(e) => diags.push(syntax_error(e, chunk_text, base, source, codes::VERSION)),
+        }
+        return;
+    }
+    match GridParser::parse(Rule::item_entry, chunk_text) {
+        Ok(mut pairs) => {
+            let entry = pairs.next().expect("item_entry has one pair");
+            let item = entry.into_inner().next().expect("item_entry contains item");
+            let inner = item.into_inner().next().expect("item has one alternative");
+            let mut b = Builder { base, diags: Vec::new(), source };
+            let item = b.item(inner);
+            diags.extend(b.diags);
+            file.items.push(item);
+        }
+        Err(e) => diags.push(syntax_error(e, chunk_text, base, source, codes::SYNTAX)),
+    }
+}
+
+/// Parse one expression (used by `--set path=value`).
+pub fn parse_value(text: &str, source: SourceId) -> Result<Expr, Diagnostic> {
+    if text.chars().filter(|c| matches!(c, '(' | '[' | '{')).count() > split::MAX_DEPTH {
+        return Err(Diagnostic::error(codes::TOO_DEEP, "value nested too deeply")
+            .label(source, Span::new(0, text.len()), ""));
+    }
+    match GridParser::parse(Rule::value_entry, text) {
+        Ok(mut pairs) => {
+            let entry = pairs.next().expect("value_entry has one pair");
+            let e = entry.into_inner().next().expect("value_entry has an expr");
+            let mut b = Builder { base: 0, diags: Vec::new(), source };
+            let expr = b.expr(e);
+            match b.diags.into_iter().next() {
+                Some(d) => Err(d),
+                None => Ok(expr),
+            }
+        }
+        Err(e) => Err(syntax_error(e, text, 0, source, codes::SYNTAX)),
+    }
+}
+
+fn span_of(p: &Pair<Rule>, base: usize) -> Span {
+    let s = p.as_span();
+    Span::new(base + s.start(), base + s.end())
+}
+
+// ------------------------------------------------------------------- error wording
+
+fn describe(rule: Rule) -> Option<String> {
+    use Rule::*;
+    let s = match rule {
+        EOI => "end of the item",
+        ident | name | dotted => "a name",
+        string | string_inner => "a string in double quotes",
+        int => "a whole number",
+        number | signed | quantity => "a number",
+        date | date_range => "a date such as `2023-01-01`",
+        clock => "a clock time such as `16:00`",
+        unit | unit_term | unit_atom | unit_option => "a unit such as `kWh`",
+        unit_pow => "a power such as `2`",
+        unit_op => "`/`",
+        version => "a version such as `0.1`",
+        expr | call | paren | range | arg | neg => "an expression",
+        add | sub | mul | div => "an operator",
+        item => "an item such as `profile`, `tariff` or `network`",
+        profile_item | csv_source | list_source => "a profile",
+        list_values => "a list of numbers `[...]`",
+        option => "an option such as `column: \"kw\"`",
+        property => "a property such as `capacity 10 kWh`",
+        param | param_type | plain_type => "a parameter such as `annual: kWh = 4500 kWh`",
+        schedule | slot => "a schedule slot such as `00:00..16:00 => 0.15 $/kWh`",
+        feature => "an observation such as `self.store.soc`",
+        control => "a control such as `store.power in -1..1`",
+        comm_value => "`none`, `broadcast(k)` or `neighbours(k)`",
+        binding => "a binding such as `mix = 0.5`",
+        sweep_axis => "a sweep axis such as `reward.mix [0, 0.5, 1]`",
+        setting | list_setting | days => "an experiment setting",
+        import_price | export_price | demand_charge | carbon => "a tariff statement",
+        bus | feeder | peak_charge | net_tariff | instance => "a network statement",
+        controls | observe | communicate => "an agents statement",
+        load_asset | solar_asset | battery_asset => "an asset (`load`, `solar` or `battery`)",
+        _ => {
+            let rule_name = format!("{rule:?}");
+            return rule_name.strip_prefix("kw_").map(|k| format!("`{k}`"));
+        }
+    };
+    Some(s.to_string())
+}
+
+fn join_alternatives(mut items: Vec<String>) -> String {
+    items.dedup();
+    match items.len() {
+        0 => "something else".to_string(),
+        1 => items.remove(0),
+        _ => {
+            let last = items.pop().unwrap_or_default();
+            format!("{} or {}", items.join(", "), last)
+        }
+    }
+}
+
+fn found_token(text: &str, pos: usize) -> (String, usize) {
+    let rest = &text[pos..];
+    match rest.chars().next() {
+        None => ("end of file".to_string(), 0),
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            let len = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                .unwrap_or(rest.len());
+            (format!("`{}`", &rest[..len]), len)
+        }
+        Some('\n') | Some('\r') => ("end of line".to_string(), 1),
+        Some(c) => (format!("`{c}`"), c.len_utf8()),
+    }
+}
+
+fn syntax_error(
+    e: pest::error::Error<Rule>,
+    text: &str,
+    base: usize,
+    source: SourceId,
+    code: crate::diag::Code,
+) -> Diagnostic {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    }
+    .min(text.len());
+    if let Some(d) = unknown_unit_before(text, pos, base, source) {
+        return d;
+    }
+    let expected = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut v: Vec<String> = positives.iter().filter_map(|r| describe(*r)).collect();
+            v.sort();
+            v
+        }
+        pest::error::ErrorVariant::CustomError { message } => vec![message.clone()],
+    };
+    let (found, len) = found_token(text, pos);
+    let expected = join_alternatives(expected);
+    let span = Span::new(base + pos, base + pos + len);
+    let mut d = Diagnostic::error(code, format!("expected {expected}, found {found}"))
+        .label(source, span, format!("expected {expected}"));
+    if found == "end of file" || found.starts_with("`}`") && expected.contains("expression") {
+        d = d.help("the item ends early: is a value or a closing bracket missing?");
+    }
+    d
+}
+
+/// `10 kwh`: a number followed on its line by a word that looks like a misspelt unit.
+/// pest reports such errors later on the line; name the real cause.
+fn unknown_unit_before(text: &str, pos: usize, base: usize, source: SourceId) -> Option<Diagnostic> {
+    const UNITS: &[&str] = &[
+        "kWh", "MWh", "GWh", "Wh", "kWp", "MWp", "Wp", "kW", "MW", "GW", "W", "ct", "kg", "g",
+        "min", "h", "steps", "s", "d",
+    ];
+    let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = text[pos..].find('\n').map(|i| pos + i).unwrap_or(text.len());
+    let line = &text[line_start..line_end];
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'.')) {
+            let mut j = i;
+            while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
+                j += 1;
+            }
+            let mut k = j;
+            while k < bytes.len() && bytes[k] == b' ' {
+                k += 1;
+            }
+            let w_end = bytes[k..]
+                .iter()
+                .position(|c| !c.is_ascii_alphabetic())
+                .map(|p| k + p)
+                .unwrap_or(bytes.len());
+            let word = &line[k..w_end];
+            if !word.is_empty() && !UNITS.contains(&word) && line_start + k <= pos {
+                let close = UNITS.iter().find(|u| u.eq_ignore_ascii_case(word)).copied();
+                if let Some(unit) = close {
+                    let span = Span::new(base + line_start + k, base + line_start + w_end);
+                    return Some(
+                        Diagnostic::error(codes::UNKNOWN_UNIT, format!("unknown unit `{word}` after `{}`", &line[i..j]))
+                            .label(source, span, "not a unit")
+                            .help(format!("units are case-sensitive: did you mean `{unit}`?")),
+                    );
+                }
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+// ------------------------------------------------------------------- pairs → AST
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static P: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    P.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+            .op(Op::prefix(Rule::neg))
+    })
+}
+
+struct Builder {
+    base: usize,
+    diags: Vec<Diagnostic>,
+    source: SourceId,
+}
+
+/// Skip keyword pairs: the AST records meaning, not the keyword tokens.
+fn significant(p: Pair<Rule>) -> impl Iterator<Item = Pair<Rule>> {
+    p.into_inner()
+        .filter(|q| !format!("{:?}", q.as_rule()).starts_with("kw_"))
+}
+
+impl Builder {
+    fn span(&self, p: &Pair<Rule>) -> Span {
+        span_of(p, self.base)
+    }
+
+    fn ident(&self, p: Pair<Rule>) -> Ident {
+        Ident {
+            name: p.as_str().to_string(),
+            span: self.span(&p),
+        }
+    }
+
+    fn path(&self, p: Pair<Rule>) -> Path {
+        let span = self.span(&p);
+        // `dotted`/`name` are atomic for `name`, compound for `dotted`; split by hand so
+        // both give one Ident per segment with exact spans.
+        let mut segments = Vec::new();
+        let mut offset = span.start;
+        for seg in p.as_str().split('.') {
+            segments.push(Ident {
+                name: seg.to_string(),
+                span: Span::new(offset, offset + seg.len()),
+            });
+            offset += seg.len() + 1;
+        }
+        Path { segments, span }
+    }
+
+    fn string(&self, p: Pair<Rule>) -> StringLit {
+        let span = self.span(&p);
+        let raw = p.into_inner().next().map(|i| i.as_str()).unwrap_or("");
+        let mut value = String::new();
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => value.push('\n'),
+                    Some('t') => value.push('\t'),
+                    Some(o) => value.push(o),
+                    None => {}
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        StringLit { value, span }
+    }
+
+    fn item(&mut self, p: Pair<Rule>) -> Item {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::import_item => {
+                let mut it = significant(p);
+                let path = self.string(it.next().expect("import has a path"));
+                let alias = it.next().map(|a| self.ident(a));
+                Item::Import(Import { path, alias, span })
+            }
+            Rule::profile_item => {
+                let mut it = significant(p);
+                let name = self.ident(it.next().expect("profile has a name"));
+                let src = it.next().expect("profile has a source");
+                let source = self.profile_source(src);
+                Item::Profile(ProfileDef { name, source, span })
+            }
+            Rule::tariff_item => {
+                let mut it = significant(p);
+                let name = self.ident(it.next().expect("tariff has a name"));
+                let stmts = it.map(|s| self.tariff_stmt(s)).collect();
+                Item::Tariff(TariffDef { name, stmts, span })
+            }
+            Rule::template_item => {
+                let mut it = significant(p);
+                let name = self.ident(it.next().expect("template has a name"));
+                let mut params = Vec::new();
+                let mut assets = Vec::new();
+                for q in it {
+                    match q.as_rule() {
+                        Rule::param => params.push(self.param(q)),
+                        _ => assets.push(self.asset(q)),
+                    }
+                }
+                Item::Template(TemplateDef { name, params, assets, span })
+            }
+            Rule::network_item => {
+                let mut it = significant(p);
+                let name = self.ident(it.next().expect("network has a name"));
+                let stmts = it.map(|s| self.net_stmt(s)).collect();
+                Item::Network(NetworkDef { name, stmts, span })
+            }
+            Rule::agents_item => {
+                let stmts = significant(p).map(|s| self.agent_stmt(s)).collect();
+                Item::Agents(AgentsDef { stmts, span })
+            }
+            Rule::reward_item => {
+                let bindings = significant(p)
+                    .map(|b| {
+                        let span = self.span(&b);
+                        let mut it = b.into_inner();
+                        let name = self.ident(it.next().expect("binding name"));
+                        let value = self.expr(it.next().expect("binding value"));
+                        Binding { name, value, span }
+                    })
+                    .collect();
+                Item::Reward(RewardDef { bindings, span })
+            }
+            Rule::experiment_item => {
+                let mut it = significant(p);
+                let name = self.ident(it.next().expect("experiment has a name"));
+                let stmts = it.map(|s| self.exp_stmt(s)).collect();
+                Item::Experiment(ExperimentDef { name, stmts, span })
+            }
+            r => unreachable!("item alternative {r:?}"),
+        }
+    }
+
+    fn profile_source(&mut self, p: Pair<Rule>) -> ProfileSource {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::csv_source => {
+                let mut it = significant(p);
+                let path = self.string(it.next().expect("csv path"));
+                let options = it.map(|o| self.option(o)).collect();
+                ProfileSource::Csv { path, options, span }
+            }
+            Rule::list_source => {
+                let mut it = significant(p);
+                let list = it.next().expect("list values");
+                let mut values = Vec::new();
+                let mut texts = Vec::new();
+                for v in list.into_inner() {
+                    let vspan = self.span(&v);
+                    let text = v.as_str().to_string();
+                    let value = self.number_value(&text, vspan).unwrap_or(0.0);
+                    values.push((value, vspan));
+                    texts.push(text);
+                }
+                let options = it.map(|o| self.option(o)).collect();
+                ProfileSource::List { values, texts, options, span }
+            }
+            _ => ProfileSource::Expr(self.expr(p)),
+        }
+    }
+
+    fn option(&mut self, o: Pair<Rule>) -> ProfileOption {
+        let span = self.span(&o);
+        let mut it = o.into_inner();
+        let first = it.next().expect("option has content");
+        if first.as_rule() == Rule::unit_option {
+            let mut u = first.into_inner();
+            let name = self.ident(u.next().expect("unit keyword"));
+            let unit = self.unit(u.next().expect("unit value"));
+            return ProfileOption { name, value: OptionValue::Unit(unit), span };
+        }
+        let name = self.ident(first);
+        let v = it.next().expect("option value");
+        let value = match v.as_rule() {
+            Rule::string => OptionValue::String(self.string(v)),
+            _ => OptionValue::Expr(self.expr(v)),
+        };
+        ProfileOption { name, value, span }
+    }
+
+    fn tariff_stmt(&mut self, p: Pair<Rule>) -> TariffStmt {
+        let span = self.span(&p);
+        let rule = p.as_rule();
+        let mut it = significant(p);
+        match rule {
+            Rule::import_price | Rule::export_price => {
+                let price = self.price(it.next().expect("price"));
+                if rule == Rule::import_price {
+                    TariffStmt::Import(price, span)
+                } else {
+                    TariffStmt::Export(price, span)
+                }
+            }
+            Rule::demand_charge => {
+                let rate = self.expr(it.next().expect("rate"));
+                let period = self.ident(it.next().expect("period"));
+                TariffStmt::DemandCharge { rate, period, span }
+            }
+            Rule::carbon => TariffStmt::Carbon(self.expr(it.next().expect("carbon value")), span),
+            r => unreachable!("tariff statement {r:?}"),
+        }
+    }
+
+    fn price(&mut self, p: Pair<Rule>) -> Price {
+        if p.as_rule() == Rule::schedule {
+            let span = self.span(&p);
+            let slots = significant(p)
+                .map(|s| {
+                    let span = self.span(&s);
+                    let mut it = s.into_inner();
+                    let clock = |b: &Self, q: Pair<Rule>| Clock { text: q.as_str().to_string(), span: b.span(&q) };
+                    let from = clock(self, it.next().expect("slot start"));
+                    let to = clock(self, it.next().expect("slot end"));
+                    let price = self.expr(it.next().expect("slot price"));
+                    Slot { from, to, price, span }
+                })
+                .collect();
+            Price::Schedule(slots, span)
+        } else {
+            Price::Expr(self.expr(p))
+        }
+    }
+
+    fn param(&mut self, p: Pair<Rule>) -> Param {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next().expect("param name"));
+        let ty = it.next().expect("param type");
+        let type_span = self.span(&ty);
+        let inner = ty.into_inner().next().expect("param type content");
+        let unit = (inner.as_rule() == Rule::unit).then(|| self.unit(inner));
+        let default = it.next().map(|d| self.expr(d));
+        Param { name, unit, type_span, default, span }
+    }
+
+    fn asset(&mut self, p: Pair<Rule>) -> Asset {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::load_asset => AssetKind::Load,
+            Rule::solar_asset => AssetKind::Solar,
+            _ => AssetKind::Battery,
+        };
+        let mut it = significant(p);
+        let name = self.ident(it.next().expect("asset name"));
+        if kind == AssetKind::Battery {
+            let properties = it.map(|q| self.property(q)).collect();
+            Asset { kind, name, value: None, properties, span }
+        } else {
+            let value = Some(self.expr(it.next().expect("asset value")));
+            Asset { kind, name, value, properties: Vec::new(), span }
+        }
+    }
+
+    fn property(&mut self, p: Pair<Rule>) -> Property {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next().expect("property name"));
+        let v = it.next().expect("property value");
+        let value = if v.as_rule() == Rule::range {
+            PropValue::Range(self.range(v))
+        } else {
+            PropValue::Expr(self.expr(v))
+        };
+        Property { name, value, span }
+    }
+
+    fn range(&mut self, p: Pair<Rule>) -> Range {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let low = self.expr(it.next().expect("range low"));
+        let high = self.expr(it.next().expect("range high"));
+        Range { low, high, span }
+    }
+
+    fn net_stmt(&mut self, p: Pair<Rule>) -> NetStmt {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::bus => NetStmt::Bus(self.ident(significant(p).next().expect("bus name")), span),
+            Rule::feeder => {
+                let has_block = p.as_str().trim_end().ends_with('}');
+                let mut it = p.into_inner().peekable();
+                it.next(); // kw_feeder
+                let name = self.ident(it.next().expect("feeder name"));
+                it.next(); // kw_from
+                let from = self.ident(it.next().expect("feeder from"));
+                let mut to = None;
+                if it.peek().is_some_and(|q| q.as_rule() == Rule::kw_to) {
+                    it.next();
+                    to = Some(self.ident(it.next().expect("feeder to")));
+                }
+                let properties = it.map(|q| self.property(q)).collect();
+                NetStmt::Feeder(FeederDecl { name, from, to, properties, has_block, span })
+            }
+            Rule::peak_charge => {
+                let mut it = significant(p);
+                let rate = self.expr(it.next().expect("peak rate"));
+                let period = self.ident(it.next().expect("peak period"));
+                let bus = self.ident(it.next().expect("peak bus"));
+                NetStmt::PeakCharge { rate, period, bus, span }
+            }
+            Rule::net_tariff => NetStmt::Tariff(self.path(significant(p).next().expect("tariff name")), span),
+            Rule::instance => {
+                let has_args = p.as_str().trim_end().ends_with(')');
+                let mut it = significant(p).peekable();
+                let template = self.path(it.next().expect("instance template"));
+                let name = self.ident(it.next().expect("instance name"));
+                let mut count = None;
+                if it.peek().is_some_and(|q| q.as_rule() == Rule::int) {
+                    let c = it.next().expect("peeked");
+                    count = Some((c.as_str().to_string(), self.span(&c)));
+                }
+                let mut feeders = Vec::new();
+                let mut args = Vec::new();
+                for q in it {
+                    match q.as_rule() {
+                        Rule::ident => feeders.push(self.ident(q)),
+                        _ => args.push(self.arg(q)),
+                    }
+                }
+                NetStmt::Instance(InstanceDecl { template, name, count, feeders, args, has_args, span })
+            }
+            r => unreachable!("network statement {r:?}"),
+        }
+    }
+
+    fn agent_stmt(&mut self, p: Pair<Rule>) -> AgentStmt {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::controls => {
+                let mut it = significant(p);
+                let template = self.path(it.next().expect("controls template"));
+                let controls = it
+                    .map(|c| {
+                        let span = self.span(&c);
+                        let mut ci = significant(c);
+                        let target = self.path(ci.next().expect("control target"));
+                        let bounds = self.range(ci.next().expect("control bounds"));
+                        Control { target, bounds, span }
+                    })
+                    .collect();
+                AgentStmt::Controls { template, controls, span }
+            }
+            Rule::observe => {
+                let features = significant(p)
+                    .map(|f| {
+                        let span = self.span(&f);
+                        let mut it = f.into_inner();
+                        let path = self.path(it.next().expect("feature path"));
+                        let arg = it.next().map(|a| self.expr(a));
+                        Feature { path, arg, span }
+                    })
+                    .collect();
+                AgentStmt::Observe(features, span)
+            }
+            Rule::communicate => {
+                let v = significant(p).next().expect("communicate value");
+                AgentStmt::Communicate(self.comm_value(v), span)
+            }
+            r => unreachable!("agents statement {r:?}"),
+        }
+    }
+
+    fn comm_value(&mut self, p: Pair<Rule>) -> CommValue {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let kind = self.ident(it.next().expect("comm kind"));
+        let size = it.next().map(|n| (n.as_str().to_string(), self.span(&n)));
+        CommValue { kind, size, span }
+    }
+
+    fn exp_stmt(&mut self, p: Pair<Rule>) -> ExpStmt {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::days => {
+                let mut it = p.into_inner();
+                let kw = it.next().expect("train/test keyword");
+                let train = kw.as_rule() == Rule::kw_train;
+                let keyword_span = self.span(&kw);
+                let ranges = it
+                    .filter(|q| q.as_rule() == Rule::date_range)
+                    .map(|r| {
+                        let span = self.span(&r);
+                        let mut di = r.into_inner();
+                        let date = |b: &Self, q: Pair<Rule>| DateLit { text: q.as_str().to_string(), span: b.span(&q) };
+                        let from = date(self, di.next().expect("date"));
+                        let to = di.next().map(|q| date(self, q));
+                        DateRange { from, to, span }
+                    })
+                    .collect();
+                ExpStmt::Days { train, keyword_span, ranges, span }
+            }
+            Rule::sweep => {
+                let axes = significant(p)
+                    .map(|a| {
+                        let span = self.span(&a);
+                        let mut it = a.into_inner();
+                        let path = self.path(it.next().expect("axis path"));
+                        let values = it.map(|v| self.expr(v)).collect();
+                        SweepAxis { path, values, span }
+                    })
+                    .collect();
+                ExpStmt::Sweep(axes, span)
+            }
+            Rule::list_setting => {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next().expect("list name"));
+                let items = it.map(|i| self.ident(i)).collect();
+                ExpStmt::List { name, items, span }
+            }
+            Rule::setting => {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next().expect("setting name"));
+                let value = self.expr(it.next().expect("setting value"));
+                ExpStmt::Setting { name, value, span }
+            }
+            r => unreachable!("experiment statement {r:?}"),
+        }
+    }
+
+    fn arg(&mut self, p: Pair<Rule>) -> Arg {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let name = if it.peek().is_some_and(|q| q.as_rule() == Rule::ident) {
+            Some(self.ident(it.next().expect("peeked")))
+        } else {
+            None
+        };
+        let value = self.expr(it.next().expect("arg value"));
+        Arg { name, value, span }
+    }
+
+    fn number_value(&mut self, text: &str, span: Span) -> Option<f64> {
+        let (digits, scale) = match text.strip_suffix('k') {
+            Some(d) => (d, 1e3),
+            None => match text.strip_suffix('M') {
+                Some(d) => (d, 1e6),
+                None => (text, 1.0),
+            },
+        };
+        match digits.parse::<f64>() {
+            Ok(v) if v.is_finite() && (v * scale).is_finite() => Some(v * scale),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(codes::NUMBER, "number too large to represent")
+                        .label(self.source, span, "beyond the range of a 64-bit float"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn unit(&mut self, p: Pair<Rule>) -> UnitExpr {
+        let span = self.span(&p);
+        let mut terms = Vec::new();
+        let mut divide = false;
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::unit_op => divide = q.as_str() == "/",
+                Rule::unit_term => {
+                    let tspan = self.span(&q);
+                    let mut it = q.into_inner();
+                    let atom = it.next().expect("unit atom").as_str().to_string();
+                    let power = it.next().and_then(|pw| pw.as_str().parse::<i8>().ok()).unwrap_or(1);
+                    terms.push(UnitTerm { divide, atom, power, span: tspan });
+                }
+                _ => {}
+            }
+        }
+        UnitExpr { terms, span }
+    }
+
+    fn expr(&mut self, p: Pair<Rule>) -> Expr {
+        let pairs = p.into_inner();
+        let base = self.base;
+        let source = self.source;
+        // The Pratt parser's closures cannot borrow `self` mutably; collect number errors
+        // in a local list instead.
+        let diags = std::cell::RefCell::new(Vec::new());
+        let result = pratt()
+            .map_primary(|q| {
+                let mut b = Builder { base, diags: Vec::new(), source };
+                let e = b.primary(q);
+                diags.borrow_mut().extend(b.diags);
+                e
+            })
+            .map_prefix(|op, rhs| {
+                let span = Span::new(base + op.as_span().start(), rhs.span().end);
+                Expr::Neg(Box::new(rhs), span)
+            })
+            .map_infix(|lhs, op, rhs| {
+                let op = match op.as_rule() {
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    _ => BinOp::Div,
+                };
+                let span = lhs.span().to(rhs.span());
+                Expr::Binary(Box::new(Binary { op, lhs, rhs, span }))
+            })
+            .parse(pairs);
+        self.diags.extend(diags.into_inner());
+        result
+    }
+
+    fn primary(&mut self, p: Pair<Rule>) -> Expr {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::quantity => {
+                let mut it = p.into_inner();
+                let num = it.next().expect("quantity number");
+                let number_span = self.span(&num);
+                let number_text = num.as_str().to_string();
+                self.number_value(&number_text, number_span);
+                let unit = it.next().map(|u| self.unit(u));
+                Expr::Quantity(Quantity { number_text, number_span, unit, span })
+            }
+            Rule::dotted => Expr::Path(self.path(p)),
+            Rule::call => {
+                let mut it = p.into_inner();
+                let callee = self.ident(it.next().expect("callee"));
+                let args = it.map(|a| self.arg(a)).collect();
+                Expr::Call(Call { callee, args, span })
+            }
+            Rule::paren => {
+                let inner = p.into_inner().next().expect("paren content");
+                Expr::Paren(Box::new(self.expr(inner)), span)
+            }
+            Rule::expr => self.expr(p),
+            r => unreachable!("primary {r:?}"),
+        }
+    }
+}
+
+/// The numeric value of a quantity's number text (`200k` = 200 000). `None` when it does
+/// not fit an f64 (the parser has already reported that).
+pub fn number_text_value(text: &str) -> Option<f64> {
+    let (digits, scale) = match text.strip_suffix('k') {
+        Some(d) => (d, 1e3),
+        None => match text.strip_suffix('M') {
+            Some(d) => (d, 1e6),
+            None => (text, 1.0),
+        },
+    };
+    let v = digits.parse::<f64>().ok()? * scale;
+    v.is_finite().then_some(v)
+}
+
+/// For "did you mean": every unit atom the grammar knows.
+pub fn suggest_unit(word: &str) -> Option<&'static str> {
+    did_you_mean(
+        word,
+        [
+            "kWh", "MWh", "GWh", "Wh", "kWp", "MWp", "Wp", "kW", "MW", "GW", "W", "$", "ct",
+            "kg", "g", "min", "h", "steps", "s", "d", "%",
+        ],
+    )
+}
