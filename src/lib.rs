@@ -1,6 +1,8 @@
 //! gridc: a toolchain for multi-agent reinforcement learning research on smart-grid
 //! energy communities. See ARCHITECTURE.md for the pipeline and where to find what.
 
+pub mod check;
+pub mod cli;
 pub mod diag;
 pub mod model;
 pub mod source;

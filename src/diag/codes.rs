@@ -265,7 +265,11 @@ mod tests {
     #[test]
     fn codes_are_unique_and_dense() {
         for (i, c) in CODES.iter().enumerate() {
-            assert_eq!(c.code.0 as usize, i + 1, "codes are numbered 1, 2, ... in order");
+            assert_eq!(
+                c.code.0 as usize,
+                i + 1,
+                "codes are numbered 1, 2, ... in order"
+            );
             assert!(!c.explanation.trim().is_empty());
         }
         assert_eq!(Code::parse("G0007"), Some(DUPLICATE));

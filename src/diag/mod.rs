@@ -85,7 +85,10 @@ impl Diagnostics {
 }
 
 /// The closest candidate by edit distance, for "did you mean" help lines.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let word_lower = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
@@ -118,7 +121,10 @@ mod tests {
     use super::*;
     #[test]
     fn suggestions_pick_the_closest_name() {
-        assert_eq!(did_you_mean("capcity", ["capacity", "power"]), Some("capacity"));
+        assert_eq!(
+            did_you_mean("capcity", ["capacity", "power"]),
+            Some("capacity")
+        );
         assert_eq!(did_you_mean("kwh", ["kWh", "kW"]), Some("kWh"));
         assert_eq!(did_you_mean("zzzzzz", ["capacity", "power"]), None);
     }

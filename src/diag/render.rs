@@ -21,7 +21,12 @@ pub fn render(diag: &Diagnostic, sources: &Sources, color: bool) -> String {
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         // Rendering into a String cannot fail in practice; keep a plain fallback anyway.
-        out = format!("{}[{}]: {}\n", severity_word(diag.severity), diag.code, diag.message);
+        out = format!(
+            "{}[{}]: {}\n",
+            severity_word(diag.severity),
+            diag.code,
+            diag.message
+        );
     }
     out
 }
@@ -149,7 +154,9 @@ impl miette::Diagnostic for MietteReport {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -158,9 +165,8 @@ impl miette::Diagnostic for MietteReport {
         (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<_>)
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        (!self.related.is_empty()).then(|| {
-            Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)) as Box<_>
-        })
+        (!self.related.is_empty())
+            .then(|| Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)) as Box<_>)
     }
 }
 

@@ -41,7 +41,11 @@ pub fn parse_file(text: &str, source: SourceId) -> (File, Vec<Diagnostic>) {
         diags.insert(
             0,
             Diagnostic::error(codes::VERSION, "missing version header `gridc 0.1`")
-                .label(source, Span::new(at, at), "the file should start with `gridc 0.1`")
+                .label(
+                    source,
+                    Span::new(at, at),
+                    "the file should start with `gridc 0.1`",
+                )
                 .help("add `gridc 0.1` as the first line"),
         );
     }
@@ -60,9 +64,12 @@ fn parse_chunk(
     let chunk_text = &text[chunk.span.start..chunk.span.end];
     if let Some(at) = chunk.too_deep_at {
         diags.push(
-            Diagnostic::error(codes::TOO_DEEP, format!("nesting deeper than {} levels", split::MAX_DEPTH))
-                .label(source, Span::new(at, at + 1), "this bracket is too deep")
-                .help("flatten the expression, or name parts of it as separate profiles"),
+            Diagnostic::error(
+                codes::TOO_DEEP,
+                format!("nesting deeper than {} levels", split::MAX_DEPTH),
+            )
+            .label(source, Span::new(at, at + 1), "this bracket is too deep")
+            .help("flatten the expression, or name parts of it as separate profiles"),
         );
         return;
     }
@@ -86,18 +93,31 @@ fn parse_chunk(
                 let header = pairs.next().and_then(|p| p.into_inner().next());
                 if let Some(h) = header {
                     let version_pair = h.clone().into_inner().nth(1);
-                    let version = version_pair.as_ref().map(|v| v.as_str().to_string()).unwrap_or_default();
+                    let version = version_pair
+                        .as_ref()
+                        .map(|v| v.as_str().to_string())
+                        .unwrap_or_default();
                     let span = span_of(&h, base);
                     if index != 0 || file.header.is_some() {
                         diags.push(
-                            Diagnostic::error(codes::VERSION, "the version header must be the first line of the file")
-                                .label(source, span, "header here"),
+                            Diagnostic::error(
+                                codes::VERSION,
+                                "the version header must be the first line of the file",
+                            )
+                            .label(source, span, "header here"),
                         );
                     } else if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
                         diags.push(
-                            Diagnostic::error(codes::VERSION, format!("unsupported language version `{version}`"))
-                                .label(source, version_pair.map(|v| span_of(&v, base)).unwrap_or(span), "this gridc reads version 0.1")
-                                .help("write `gridc 0.1`"),
+                            Diagnostic::error(
+                                codes::VERSION,
+                                format!("unsupported language version `{version}`"),
+                            )
+                            .label(
+                                source,
+                                version_pair.map(|v| span_of(&v, base)).unwrap_or(span),
+                                "this gridc reads version 0.1",
+                            )
+                            .help("write `gridc 0.1`"),
                         );
                     }
                     file.header = Some(Header { version, span });
@@ -112,7 +132,11 @@ fn parse_chunk(
             let entry = pairs.next().expect("item_entry has one pair");
             let item = entry.into_inner().next().expect("item_entry contains item");
             let inner = item.into_inner().next().expect("item has one alternative");
-            let mut b = Builder { base, diags: Vec::new(), source };
+            let mut b = Builder {
+                base,
+                diags: Vec::new(),
+                source,
+            };
             let item = b.item(inner);
             diags.extend(b.diags);
             file.items.push(item);
@@ -123,15 +147,29 @@ fn parse_chunk(
 
 /// Parse one expression (used by `--set path=value`).
 pub fn parse_value(text: &str, source: SourceId) -> Result<Expr, Diagnostic> {
-    if text.chars().filter(|c| matches!(c, '(' | '[' | '{')).count() > split::MAX_DEPTH {
-        return Err(Diagnostic::error(codes::TOO_DEEP, "value nested too deeply")
-            .label(source, Span::new(0, text.len()), ""));
+    if text
+        .chars()
+        .filter(|c| matches!(c, '(' | '[' | '{'))
+        .count()
+        > split::MAX_DEPTH
+    {
+        return Err(
+            Diagnostic::error(codes::TOO_DEEP, "value nested too deeply").label(
+                source,
+                Span::new(0, text.len()),
+                "",
+            ),
+        );
     }
     match GridParser::parse(Rule::value_entry, text) {
         Ok(mut pairs) => {
             let entry = pairs.next().expect("value_entry has one pair");
             let e = entry.into_inner().next().expect("value_entry has an expr");
-            let mut b = Builder { base: 0, diags: Vec::new(), source };
+            let mut b = Builder {
+                base: 0,
+                diags: Vec::new(),
+                source,
+            };
             let expr = b.expr(e);
             match b.diags.into_iter().next() {
                 Some(d) => Err(d),
@@ -243,8 +281,11 @@ fn syntax_error(
     let (found, len) = found_token(text, pos);
     let expected = join_alternatives(expected);
     let span = Span::new(base + pos, base + pos + len);
-    let mut d = Diagnostic::error(code, format!("expected {expected}, found {found}"))
-        .label(source, span, format!("expected {expected}"));
+    let mut d = Diagnostic::error(code, format!("expected {expected}, found {found}")).label(
+        source,
+        span,
+        format!("expected {expected}"),
+    );
     if found == "end of file" || found.starts_with("`}`") && expected.contains("expression") {
         d = d.help("the item ends early: is a value or a closing bracket missing?");
     }
@@ -253,18 +294,31 @@ fn syntax_error(
 
 /// `10 kwh`: a number followed on its line by a word that looks like a misspelt unit.
 /// pest reports such errors later on the line; name the real cause.
-fn unknown_unit_before(text: &str, pos: usize, base: usize, source: SourceId) -> Option<Diagnostic> {
+fn unknown_unit_before(
+    text: &str,
+    pos: usize,
+    base: usize,
+    source: SourceId,
+) -> Option<Diagnostic> {
     const UNITS: &[&str] = &[
         "kWh", "MWh", "GWh", "Wh", "kWp", "MWp", "Wp", "kW", "MW", "GW", "W", "ct", "kg", "g",
         "min", "h", "steps", "s", "d",
     ];
     let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let line_end = text[pos..].find('\n').map(|i| pos + i).unwrap_or(text.len());
+    let line_end = text[pos..]
+        .find('\n')
+        .map(|i| pos + i)
+        .unwrap_or(text.len());
     let line = &text[line_start..line_end];
     let bytes = line.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i].is_ascii_digit() && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'.')) {
+        if bytes[i].is_ascii_digit()
+            && (i == 0
+                || !(bytes[i - 1].is_ascii_alphanumeric()
+                    || bytes[i - 1] == b'_'
+                    || bytes[i - 1] == b'.'))
+        {
             let mut j = i;
             while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
                 j += 1;
@@ -284,9 +338,12 @@ fn unknown_unit_before(text: &str, pos: usize, base: usize, source: SourceId) ->
                 if let Some(unit) = close {
                     let span = Span::new(base + line_start + k, base + line_start + w_end);
                     return Some(
-                        Diagnostic::error(codes::UNKNOWN_UNIT, format!("unknown unit `{word}` after `{}`", &line[i..j]))
-                            .label(source, span, "not a unit")
-                            .help(format!("units are case-sensitive: did you mean `{unit}`?")),
+                        Diagnostic::error(
+                            codes::UNKNOWN_UNIT,
+                            format!("unknown unit `{word}` after `{}`", &line[i..j]),
+                        )
+                        .label(source, span, "not a unit")
+                        .help(format!("units are case-sensitive: did you mean `{unit}`?")),
                     );
                 }
             }
@@ -403,7 +460,12 @@ impl Builder {
                         _ => assets.push(self.asset(q)),
                     }
                 }
-                Item::Template(TemplateDef { name, params, assets, span })
+                Item::Template(TemplateDef {
+                    name,
+                    params,
+                    assets,
+                    span,
+                })
             }
             Rule::network_item => {
                 let mut it = significant(p);
@@ -444,7 +506,11 @@ impl Builder {
                 let mut it = significant(p);
                 let path = self.string(it.next().expect("csv path"));
                 let options = it.map(|o| self.option(o)).collect();
-                ProfileSource::Csv { path, options, span }
+                ProfileSource::Csv {
+                    path,
+                    options,
+                    span,
+                }
             }
             Rule::list_source => {
                 let mut it = significant(p);
@@ -459,7 +525,12 @@ impl Builder {
                     texts.push(text);
                 }
                 let options = it.map(|o| self.option(o)).collect();
-                ProfileSource::List { values, texts, options, span }
+                ProfileSource::List {
+                    values,
+                    texts,
+                    options,
+                    span,
+                }
             }
             _ => ProfileSource::Expr(self.expr(p)),
         }
@@ -473,7 +544,11 @@ impl Builder {
             let mut u = first.into_inner();
             let name = self.ident(u.next().expect("unit keyword"));
             let unit = self.unit(u.next().expect("unit value"));
-            return ProfileOption { name, value: OptionValue::Unit(unit), span };
+            return ProfileOption {
+                name,
+                value: OptionValue::Unit(unit),
+                span,
+            };
         }
         let name = self.ident(first);
         let v = it.next().expect("option value");
@@ -514,11 +589,19 @@ impl Builder {
                 .map(|s| {
                     let span = self.span(&s);
                     let mut it = s.into_inner();
-                    let clock = |b: &Self, q: Pair<Rule>| Clock { text: q.as_str().to_string(), span: b.span(&q) };
+                    let clock = |b: &Self, q: Pair<Rule>| Clock {
+                        text: q.as_str().to_string(),
+                        span: b.span(&q),
+                    };
                     let from = clock(self, it.next().expect("slot start"));
                     let to = clock(self, it.next().expect("slot end"));
                     let price = self.expr(it.next().expect("slot price"));
-                    Slot { from, to, price, span }
+                    Slot {
+                        from,
+                        to,
+                        price,
+                        span,
+                    }
                 })
                 .collect();
             Price::Schedule(slots, span)
@@ -536,7 +619,13 @@ impl Builder {
         let inner = ty.into_inner().next().expect("param type content");
         let unit = (inner.as_rule() == Rule::unit).then(|| self.unit(inner));
         let default = it.next().map(|d| self.expr(d));
-        Param { name, unit, type_span, default, span }
+        Param {
+            name,
+            unit,
+            type_span,
+            default,
+            span,
+        }
     }
 
     fn asset(&mut self, p: Pair<Rule>) -> Asset {
@@ -550,10 +639,22 @@ impl Builder {
         let name = self.ident(it.next().expect("asset name"));
         if kind == AssetKind::Battery {
             let properties = it.map(|q| self.property(q)).collect();
-            Asset { kind, name, value: None, properties, span }
+            Asset {
+                kind,
+                name,
+                value: None,
+                properties,
+                span,
+            }
         } else {
             let value = Some(self.expr(it.next().expect("asset value")));
-            Asset { kind, name, value, properties: Vec::new(), span }
+            Asset {
+                kind,
+                name,
+                value,
+                properties: Vec::new(),
+                span,
+            }
         }
     }
 
@@ -595,16 +696,30 @@ impl Builder {
                     to = Some(self.ident(it.next().expect("feeder to")));
                 }
                 let properties = it.map(|q| self.property(q)).collect();
-                NetStmt::Feeder(FeederDecl { name, from, to, properties, has_block, span })
+                NetStmt::Feeder(FeederDecl {
+                    name,
+                    from,
+                    to,
+                    properties,
+                    has_block,
+                    span,
+                })
             }
             Rule::peak_charge => {
                 let mut it = significant(p);
                 let rate = self.expr(it.next().expect("peak rate"));
                 let period = self.ident(it.next().expect("peak period"));
                 let bus = self.ident(it.next().expect("peak bus"));
-                NetStmt::PeakCharge { rate, period, bus, span }
+                NetStmt::PeakCharge {
+                    rate,
+                    period,
+                    bus,
+                    span,
+                }
             }
-            Rule::net_tariff => NetStmt::Tariff(self.path(significant(p).next().expect("tariff name")), span),
+            Rule::net_tariff => {
+                NetStmt::Tariff(self.path(significant(p).next().expect("tariff name")), span)
+            }
             Rule::instance => {
                 let has_args = p.as_str().trim_end().ends_with(')');
                 let mut it = significant(p).peekable();
@@ -623,7 +738,15 @@ impl Builder {
                         _ => args.push(self.arg(q)),
                     }
                 }
-                NetStmt::Instance(InstanceDecl { template, name, count, feeders, args, has_args, span })
+                NetStmt::Instance(InstanceDecl {
+                    template,
+                    name,
+                    count,
+                    feeders,
+                    args,
+                    has_args,
+                    span,
+                })
             }
             r => unreachable!("network statement {r:?}"),
         }
@@ -641,10 +764,18 @@ impl Builder {
                         let mut ci = significant(c);
                         let target = self.path(ci.next().expect("control target"));
                         let bounds = self.range(ci.next().expect("control bounds"));
-                        Control { target, bounds, span }
+                        Control {
+                            target,
+                            bounds,
+                            span,
+                        }
                     })
                     .collect();
-                AgentStmt::Controls { template, controls, span }
+                AgentStmt::Controls {
+                    template,
+                    controls,
+                    span,
+                }
             }
             Rule::observe => {
                 let features = significant(p)
@@ -687,13 +818,21 @@ impl Builder {
                     .map(|r| {
                         let span = self.span(&r);
                         let mut di = r.into_inner();
-                        let date = |b: &Self, q: Pair<Rule>| DateLit { text: q.as_str().to_string(), span: b.span(&q) };
+                        let date = |b: &Self, q: Pair<Rule>| DateLit {
+                            text: q.as_str().to_string(),
+                            span: b.span(&q),
+                        };
                         let from = date(self, di.next().expect("date"));
                         let to = di.next().map(|q| date(self, q));
                         DateRange { from, to, span }
                     })
                     .collect();
-                ExpStmt::Days { train, keyword_span, ranges, span }
+                ExpStmt::Days {
+                    train,
+                    keyword_span,
+                    ranges,
+                    span,
+                }
             }
             Rule::sweep => {
                 let axes = significant(p)
@@ -747,8 +886,11 @@ impl Builder {
             Ok(v) if v.is_finite() && (v * scale).is_finite() => Some(v * scale),
             _ => {
                 self.diags.push(
-                    Diagnostic::error(codes::NUMBER, "number too large to represent")
-                        .label(self.source, span, "beyond the range of a 64-bit float"),
+                    Diagnostic::error(codes::NUMBER, "number too large to represent").label(
+                        self.source,
+                        span,
+                        "beyond the range of a 64-bit float",
+                    ),
                 );
                 None
             }
@@ -766,8 +908,16 @@ impl Builder {
                     let tspan = self.span(&q);
                     let mut it = q.into_inner();
                     let atom = it.next().expect("unit atom").as_str().to_string();
-                    let power = it.next().and_then(|pw| pw.as_str().parse::<i8>().ok()).unwrap_or(1);
-                    terms.push(UnitTerm { divide, atom, power, span: tspan });
+                    let power = it
+                        .next()
+                        .and_then(|pw| pw.as_str().parse::<i8>().ok())
+                        .unwrap_or(1);
+                    terms.push(UnitTerm {
+                        divide,
+                        atom,
+                        power,
+                        span: tspan,
+                    });
                 }
                 _ => {}
             }
@@ -784,7 +934,11 @@ impl Builder {
         let diags = std::cell::RefCell::new(Vec::new());
         let result = pratt()
             .map_primary(|q| {
-                let mut b = Builder { base, diags: Vec::new(), source };
+                let mut b = Builder {
+                    base,
+                    diags: Vec::new(),
+                    source,
+                };
                 let e = b.primary(q);
                 diags.borrow_mut().extend(b.diags);
                 e
@@ -818,7 +972,12 @@ impl Builder {
                 let number_text = num.as_str().to_string();
                 self.number_value(&number_text, number_span);
                 let unit = it.next().map(|u| self.unit(u));
-                Expr::Quantity(Quantity { number_text, number_span, unit, span })
+                Expr::Quantity(Quantity {
+                    number_text,
+                    number_span,
+                    unit,
+                    span,
+                })
             }
             Rule::dotted => Expr::Path(self.path(p)),
             Rule::call => {
@@ -856,8 +1015,8 @@ pub fn suggest_unit(word: &str) -> Option<&'static str> {
     did_you_mean(
         word,
         [
-            "kWh", "MWh", "GWh", "Wh", "kWp", "MWp", "Wp", "kW", "MW", "GW", "W", "$", "ct",
-            "kg", "g", "min", "h", "steps", "s", "d", "%",
+            "kWh", "MWh", "GWh", "Wh", "kWp", "MWp", "Wp", "kW", "MW", "GW", "W", "$", "ct", "kg",
+            "g", "min", "h", "steps", "s", "d", "%",
         ],
     )
 }

@@ -72,7 +72,9 @@ pub fn split(text: &str) -> Split {
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = find(bytes, i + 2, b"*/").map(|e| e + 2).unwrap_or(bytes.len());
+                let end = find(bytes, i + 2, b"*/")
+                    .map(|e| e + 2)
+                    .unwrap_or(bytes.len());
                 out.comments.push(Span::new(i, end));
                 i = end;
                 col0 = false;
@@ -118,7 +120,11 @@ pub fn split(text: &str) -> Split {
                 while j < bytes.len() && bytes[j] != b'"' && bytes[j] != b'\n' {
                     j += if bytes[j] == b'\\' { 2 } else { 1 };
                 }
-                i = if j < bytes.len() && bytes[j] == b'"' { j + 1 } else { j.min(bytes.len()) };
+                i = if j < bytes.len() && bytes[j] == b'"' {
+                    j + 1
+                } else {
+                    j.min(bytes.len())
+                };
                 continue;
             }
             b'(' | b'[' | b'{' => {
@@ -139,14 +145,20 @@ pub fn split(text: &str) -> Split {
 }
 
 fn memchr(needle: u8, hay: &[u8], from: usize) -> Option<usize> {
-    hay[from..].iter().position(|&b| b == needle).map(|p| from + p)
+    hay[from..]
+        .iter()
+        .position(|&b| b == needle)
+        .map(|p| from + p)
 }
 
 fn find(hay: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
     if from > hay.len() {
         return None;
     }
-    hay[from..].windows(pat.len()).position(|w| w == pat).map(|p| from + p)
+    hay[from..]
+        .windows(pat.len())
+        .position(|w| w == pat)
+        .map(|p| from + p)
 }
 
 #[cfg(test)]
@@ -154,7 +166,10 @@ mod tests {
     use super::*;
 
     fn texts<'a>(src: &'a str, s: &Split) -> Vec<&'a str> {
-        s.chunks.iter().map(|c| src[c.span.start..c.span.end].trim()).collect()
+        s.chunks
+            .iter()
+            .map(|c| src[c.span.start..c.span.end].trim())
+            .collect()
     }
 
     #[test]
@@ -163,7 +178,11 @@ mod tests {
         let s = split(src);
         assert_eq!(
             texts(src, &s),
-            vec!["gridc 0.1", "profile a = 1 kW", "tariff t {\n  import 1 $/kWh\n}"]
+            vec![
+                "gridc 0.1",
+                "profile a = 1 kW",
+                "tariff t {\n  import 1 $/kWh\n}"
+            ]
         );
     }
 

@@ -1,0 +1,558 @@
+//! Experiments: step and episode, train/test day splits, algorithms, baselines, optimum,
+//! seeds, budget and sweeps.
+
+use super::eval::Scope;
+use super::network::Built;
+use super::overrides;
+use super::units::{self, Dim};
+use super::Ctx;
+use crate::diag::{codes, did_you_mean, Diagnostic};
+use crate::model::{Experiment, SweepAxis};
+use crate::source::{SourceId, Span};
+use crate::syntax::ast::{self, ExpStmt, Expr};
+
+pub const ALGORITHMS: &[&str] = &["mappo", "ippo", "maddpg"];
+pub const BASELINES: &[&str] = &["no_battery", "greedy", "tou_rule"];
+const SETTINGS: &[&str] = &[
+    "step",
+    "episode",
+    "optimum",
+    "seeds",
+    "budget",
+    "algorithms",
+    "baselines",
+    "train",
+    "test",
+    "sweep",
+];
+const MAX_SEEDS: f64 = 10_000.0;
+
+/// The step of an experiment as written (default 1 h), for sizing forecasts before the
+/// experiment itself is checked. Errors are reported by `check_experiment`.
+pub fn step_of(ctx: &mut Ctx, m: usize, e: &ast::ExperimentDef) -> f64 {
+    for s in &e.stmts {
+        if let ExpStmt::Setting { name, value, .. } = s {
+            if name.name == "step" {
+                let before = ctx.diags.len();
+                let v = ctx.eval_const(
+                    Scope {
+                        module: m,
+                        params: &[],
+                    },
+                    value,
+                    Dim::TIME,
+                    "the step",
+                );
+                ctx.diags.truncate(before);
+                if let Some(v) = v.filter(|v| *v > 0.0) {
+                    return v;
+                }
+            }
+        }
+    }
+    3600.0
+}
+
+pub fn check_experiment(
+    ctx: &mut Ctx,
+    m: usize,
+    e: &ast::ExperimentDef,
+    built: &Built,
+    agents: Option<&ast::AgentsDef>,
+) -> Option<Experiment> {
+    let src = ctx.modules[m].source;
+    let scope = Scope {
+        module: m,
+        params: &[],
+    };
+    let mut ok = true;
+    let mut x = Experiment {
+        name: e.name.name.clone(),
+        step_s: 3600.0,
+        episode_s: 86400.0,
+        year: 2023,
+        train_days: Vec::new(),
+        test_days: Vec::new(),
+        algorithms: vec!["mappo".into()],
+        baselines: BASELINES.iter().map(|s| s.to_string()).collect(),
+        optimum: Some("lp".into()),
+        seeds: 10,
+        budget_steps: 100_000,
+        sweeps: Vec::new(),
+    };
+    let mut seen: Vec<(String, Span)> = Vec::new();
+    let mut train: Option<(Vec<(i64, i64, Span)>, Span)> = None;
+    let mut test: Option<(Vec<(i64, i64, Span)>, Span)> = None;
+    for s in &e.stmts {
+        let key = match s {
+            ExpStmt::Days { train: t, .. } => if *t { "train" } else { "test" }.to_string(),
+            ExpStmt::Sweep(..) => "sweep".to_string(),
+            ExpStmt::List { name, .. } | ExpStmt::Setting { name, .. } => name.name.clone(),
+        };
+        if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == key) {
+            ctx.diags.push(
+                Diagnostic::error(
+                    codes::DUPLICATE,
+                    format!("`{key}` is set twice in experiment `{}`", e.name.name),
+                )
+                .label(src, s.span(), "second")
+                .label(src, *prev, "first"),
+            );
+            ok = false;
+            continue;
+        }
+        seen.push((key.clone(), s.span()));
+        match s {
+            ExpStmt::Days {
+                train: is_train,
+                ranges,
+                span,
+                ..
+            } => {
+                let mut days = Vec::new();
+                for r in ranges {
+                    let a = date(ctx, src, &r.from);
+                    let b = match &r.to {
+                        Some(t) => date(ctx, src, t),
+                        None => a,
+                    };
+                    match (a, b) {
+                        (Some(a), Some(b)) if a <= b => days.push((a, b, r.span)),
+                        (Some(_), Some(_)) => {
+                            ctx.diags.push(
+                                Diagnostic::error(
+                                    codes::BAD_DATE,
+                                    "the date range ends before it starts",
+                                )
+                                .label(src, r.span, "empty range"),
+                            );
+                            ok = false;
+                        }
+                        _ => ok = false,
+                    }
+                }
+                if *is_train {
+                    train = Some((days, *span))
+                } else {
+                    test = Some((days, *span))
+                }
+            }
+            ExpStmt::Setting { name, value, .. } => ok &= setting(ctx, m, &mut x, name, value),
+            ExpStmt::List { name, items, .. } => {
+                let known = match name.name.as_str() {
+                    "algorithms" => ALGORITHMS,
+                    "baselines" => BASELINES,
+                    _ => {
+                        unknown_setting(ctx, src, name);
+                        ok = false;
+                        continue;
+                    }
+                };
+                let mut list: Vec<String> = Vec::new();
+                for it in items {
+                    if !known.contains(&it.name.as_str()) {
+                        let mut d = Diagnostic::error(
+                            codes::EXPERIMENT,
+                            format!("unknown {} `{}`", name.name.trim_end_matches('s'), it.name),
+                        )
+                        .label(src, it.span, "not known");
+                        d = match did_you_mean(&it.name, known.iter().copied()) {
+                            Some(s) => d.help(format!("did you mean `{s}`?")),
+                            None => d.help(format!("{}: {}", name.name, known.join(", "))),
+                        };
+                        ctx.diags.push(d);
+                        ok = false;
+                    } else if list.contains(&it.name) {
+                        ctx.diags.push(
+                            Diagnostic::error(
+                                codes::DUPLICATE,
+                                format!("`{}` is listed twice", it.name),
+                            )
+                            .label(src, it.span, "again"),
+                        );
+                        ok = false;
+                    } else {
+                        list.push(it.name.clone());
+                    }
+                }
+                if name.name == "algorithms" {
+                    x.algorithms = list
+                } else {
+                    x.baselines = list
+                }
+            }
+            ExpStmt::Sweep(axes, _) => {
+                let mut paths: Vec<(String, Span)> = Vec::new();
+                for a in axes {
+                    let p = a.path.dotted();
+                    if let Some((_, prev)) = paths.iter().find(|(q, _)| *q == p) {
+                        ctx.diags.push(
+                            Diagnostic::error(
+                                codes::DUPLICATE,
+                                format!("sweep axis `{p}` appears twice"),
+                            )
+                            .label(src, a.path.span, "second")
+                            .label(src, *prev, "first"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    paths.push((p.clone(), a.path.span));
+                    let file = ctx.modules[m].file.clone();
+                    match overrides::resolve_target(&file, &p, agents) {
+                        Ok(target) => {
+                            for v in &a.values {
+                                ok &= overrides::check_value(ctx, m, &file, &target, v, built);
+                            }
+                            let text = &ctx.sources.get(src).text;
+                            let values = a
+                                .values
+                                .iter()
+                                .map(|v| {
+                                    text.get(v.span().start..v.span().end)
+                                        .unwrap_or("")
+                                        .to_string()
+                                })
+                                .collect();
+                            x.sweeps.push(SweepAxis { path: p, values });
+                        }
+                        Err(help) => {
+                            ctx.diags.push(
+                                Diagnostic::error(codes::SWEEP, format!("cannot sweep `{p}`"))
+                                    .label(src, a.path.span, "not a sweepable path")
+                                    .help(help),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let _ = scope;
+    // Step and episode fit together.
+    if ok && (x.episode_s % x.step_s != 0.0 || 86400.0 % x.step_s != 0.0) {
+        let span = seen
+            .iter()
+            .find(|(k, _)| k == "step" || k == "episode")
+            .map(|s| s.1)
+            .unwrap_or(e.name.span);
+        ctx.diags.push(
+            Diagnostic::error(
+                codes::EXPERIMENT,
+                format!(
+                    "a step of {} does not divide the episode of {} and the day",
+                    units::show(x.step_s, Dim::TIME),
+                    units::show(x.episode_s, Dim::TIME)
+                ),
+            )
+            .label(src, span, "step and episode do not fit")
+            .help("use e.g. step 15 min, 30 min or 1 h with whole-hour episodes"),
+        );
+        ok = false;
+    }
+    // Days.
+    for (what, d) in [("train", &train), ("test", &test)] {
+        if d.is_none() {
+            ctx.diags.push(
+                Diagnostic::error(
+                    codes::MISSING_PROPERTY,
+                    format!("experiment `{}` has no {what} days", e.name.name),
+                )
+                .label(
+                    src,
+                    e.name.span,
+                    format!("add `{what} days 2023-..-..2023-..-..`"),
+                )
+                .help("training and evaluation use disjoint day ranges"),
+            );
+            ok = false;
+        }
+    }
+    let (Some((train, train_span)), Some((test, test_span))) = (train, test) else {
+        return None;
+    };
+    if !ok {
+        return None;
+    }
+    // One year for all days.
+    let all: Vec<&(i64, i64, Span)> = train.iter().chain(test.iter()).collect();
+    let year = year_of(all[0].0);
+    if let Some(r) = all
+        .iter()
+        .find(|r| year_of(r.0) != year || year_of(r.1) != year)
+    {
+        ctx.diags.push(
+            Diagnostic::error(
+                codes::BAD_DATE,
+                format!("all days of an experiment must lie in one year ({year})"),
+            )
+            .label(src, r.2, "another year")
+            .help("profiles cover one year; choose days within it"),
+        );
+        return None;
+    }
+    x.year = year as i32;
+    let to_index = |r: &(i64, i64, Span)| {
+        (
+            (r.0 - year_start(year)) as u32,
+            (r.1 - year_start(year)) as u32,
+        )
+    };
+    x.train_days = train.iter().map(to_index).collect();
+    x.test_days = test.iter().map(to_index).collect();
+    // Disjoint.
+    for a in &train {
+        for b in &test {
+            if a.0 <= b.1 && b.0 <= a.1 {
+                let first = a.0.max(b.0);
+                ctx.diags.push(
+                    Diagnostic::error(
+                        codes::DAYS_OVERLAP,
+                        format!("{} is both a train and a test day", civil_text(first)),
+                    )
+                    .label(src, a.2, "train days")
+                    .label(src, b.2, "test days")
+                    .help("evaluation must use held-out days: make the ranges disjoint"),
+                );
+                return None;
+            }
+        }
+    }
+    // Covered by the profiles (episodes may run past the last listed day).
+    let last = x
+        .train_days
+        .iter()
+        .chain(x.test_days.iter())
+        .map(|r| r.1)
+        .max()
+        .unwrap_or(0);
+    let needed_s = last as f64 * 86400.0 + x.episode_s;
+    for (i, p) in ctx.profiles.iter().enumerate() {
+        if !p.wrap && (p.len as f64) * p.resolution_s + 1e-6 < needed_s {
+            let (psrc, pspan) = ctx.profile_sites[i];
+            let span = if x.test_days.iter().any(|r| r.1 == last) {
+                test_span
+            } else {
+                train_span
+            };
+            ctx.diags.push(
+                Diagnostic::error(
+                    codes::PROFILE_TOO_SHORT,
+                    format!(
+                        "profile `{}` covers {} days, but experiment `{}` needs {}",
+                        p.name,
+                        units::format_number(p.days()),
+                        e.name.name,
+                        units::format_number(needed_s / 86400.0)
+                    ),
+                )
+                .label(src, span, "these days")
+                .label(psrc, pspan, "profile ends early")
+                .help("choose earlier days, extend the data, or add `wrap: true` to the profile"),
+            );
+            return None;
+        }
+    }
+    Some(x)
+}
+
+fn unknown_setting(ctx: &mut Ctx, src: SourceId, name: &ast::Ident) {
+    let mut d = Diagnostic::error(
+        codes::EXPERIMENT,
+        format!("unknown experiment setting `{}`", name.name),
+    )
+    .label(src, name.span, "not a setting");
+    d = match did_you_mean(&name.name, SETTINGS.iter().copied()) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!("settings: {}", SETTINGS.join(", "))),
+    };
+    ctx.diags.push(d);
+}
+
+fn setting(ctx: &mut Ctx, m: usize, x: &mut Experiment, name: &ast::Ident, value: &Expr) -> bool {
+    let src = ctx.modules[m].source;
+    let scope = Scope {
+        module: m,
+        params: &[],
+    };
+    match name.name.as_str() {
+        "step" | "episode" => {
+            let Some(v) = ctx.eval_const(scope, value, Dim::TIME, &format!("the {}", name.name))
+            else {
+                return false;
+            };
+            let max = 7.0 * 86400.0;
+            if v <= 0.0 || v > max || (name.name == "step" && v < 60.0) {
+                ctx.diags.push(
+                    Diagnostic::error(
+                        codes::EXPERIMENT,
+                        format!(
+                            "the {} must lie between {} and 7 days",
+                            name.name,
+                            if name.name == "step" { "1 min" } else { "0" }
+                        ),
+                    )
+                    .label(src, value.span(), "out of range"),
+                );
+                return false;
+            }
+            if name.name == "step" {
+                x.step_s = v
+            } else {
+                x.episode_s = v
+            }
+            true
+        }
+        "seeds" | "budget" => match whole(ctx, m, value, &name.name) {
+            Some(v) if name.name == "seeds" && v > MAX_SEEDS => {
+                ctx.diags.push(
+                    Diagnostic::error(codes::OUT_OF_RANGE, format!("at most {MAX_SEEDS} seeds"))
+                        .label(src, value.span(), "too many"),
+                );
+                false
+            }
+            Some(v) => {
+                if name.name == "seeds" {
+                    x.seeds = v as u32
+                } else {
+                    x.budget_steps = v as u64
+                }
+                true
+            }
+            None => false,
+        },
+        "optimum" => {
+            match value {
+                Expr::Path(p) if p.dotted() == "lp" => {
+                    x.optimum = Some("lp".into());
+                    true
+                }
+                Expr::Path(p) if p.dotted() == "none" => {
+                    x.optimum = None;
+                    true
+                }
+                _ => {
+                    ctx.diags.push(
+                        Diagnostic::error(codes::EXPERIMENT, "the optimum is `lp` or `none`")
+                            .label(src, value.span(), "unknown optimum"),
+                    );
+                    false
+                }
+            }
+        }
+        _ => {
+            unknown_setting(ctx, src, name);
+            false
+        }
+    }
+}
+
+/// A positive whole number (counts: seeds, budget, households).
+pub fn whole(ctx: &mut Ctx, m: usize, value: &Expr, what: &str) -> Option<f64> {
+    let src = ctx.modules[m].source;
+    let v = ctx.eval_const(
+        Scope {
+            module: m,
+            params: &[],
+        },
+        value,
+        Dim::NONE,
+        &format!("`{what}`"),
+    )?;
+    if v < 1.0 || v.fract() != 0.0 || v > 1e15 {
+        ctx.diags.push(
+            Diagnostic::error(
+                codes::NUMBER,
+                format!(
+                    "`{what}` must be a positive whole number, found {}",
+                    units::format_number(v)
+                ),
+            )
+            .label(src, value.span(), "not a positive whole number"),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+/// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
+fn date(ctx: &mut Ctx, src: SourceId, d: &ast::DateLit) -> Option<i64> {
+    let parts: Vec<i64> = d.text.split('-').filter_map(|p| p.parse().ok()).collect();
+    let valid = parts.len() == 3
+        && (1..=12).contains(&parts[1])
+        && parts[2] >= 1
+        && parts[2] <= days_in_month(parts[0], parts[1]);
+    if !valid {
+        ctx.diags.push(
+            Diagnostic::error(codes::BAD_DATE, format!("`{}` is not a date", d.text))
+                .label(src, d.span, "no such day")
+                .help("dates are YYYY-MM-DD and must exist in the calendar"),
+        );
+        return None;
+    }
+    Some(days_from_civil(parts[0], parts[1], parts[2]))
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Howard Hinnant's days_from_civil.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn year_of(days: i64) -> i64 {
+    civil_from_days(days).0
+}
+
+fn year_start(y: i64) -> i64 {
+    days_from_civil(y, 1, 1)
+}
+
+fn civil_text(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn civil_dates_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2023, 1, 1), 19358);
+        for z in [0, 19358, 19722, -1, 11016] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        assert_eq!(days_in_month(2024, 2), 29);
+        assert_eq!(days_in_month(2023, 2), 28);
+        assert_eq!(days_in_month(1900, 2), 28);
+    }
+}

@@ -1,0 +1,117 @@
+//! Command-line interface: parse arguments with clap, run a command, map outcomes to
+//! exit codes (0 ok, 1 user error in the input, 2 usage error).
+
+mod check;
+mod explain;
+mod fmt;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gridc",
+    version,
+    about = "A toolchain for multi-agent RL research on smart-grid energy communities",
+    long_about = "gridc reads `.grid` scenario files: an energy community's network, assets, tariffs, \
+agents, reward and experiments.\n\nStart with:\n  gridc check examples/community16.grid\n  gridc explain G0009"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and check files: names, units, ranges, the network graph, agent spaces.
+    ///
+    /// Prints one summary line per valid file and every diagnostic otherwise.
+    /// Exit code 0 when all files check, 1 when any has an error.
+    Check {
+        /// `.grid` files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format: `text` for people, `json` for tools.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Override a value before checking, e.g. `--set reward.mix=0.25` (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, String)>,
+    },
+    /// Format files canonically (comments kept). Rewrites files in place.
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 if any file would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the long explanation of a diagnostic code, e.g. `gridc explain G0009`.
+    Explain {
+        /// The code (`G0009`); without it, list all codes.
+        code: Option<String>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn parse_override(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((p, v)) if !p.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((p.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(format!("expected PATH=VALUE, found `{s}`")),
+    }
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    run(cli)
+}
+
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Check {
+            files,
+            format,
+            overrides,
+        } => check::run(&files, format, &overrides),
+        Command::Fmt { files, check } => fmt::run(&files, check),
+        Command::Explain { code } => explain::run(code.as_deref()),
+    }
+}
+
+/// Colours only when stderr is a terminal.
+pub fn color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Write `contents` to `path` atomically: a temp file in the same directory, then rename.
+pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.gridc-tmp-{}", std::process::id()));
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
