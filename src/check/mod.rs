@@ -37,8 +37,6 @@ pub struct Checked {
     /// Present when there are no errors.
     pub scenario: Option<Scenario>,
     pub diagnostics: Vec<Diagnostic>,
-    /// The parsed main file (for the formatter).
-    pub main_ast: Option<ast::File>,
     pub main_source: Option<SourceId>,
 }
 
@@ -76,7 +74,7 @@ pub struct Def {
 #[derive(Debug)]
 pub struct Module {
     pub source: SourceId,
-    pub file: ast::File,
+    pub file: std::rc::Rc<ast::File>,
     pub defs: HashMap<String, Def>,
     /// alias → module index.
     pub imports: HashMap<String, usize>,
@@ -111,7 +109,6 @@ pub fn check_file(path: &Path, options: &Options) -> Checked {
                     codes::IO,
                     format!("cannot read `{name}`: {}", io_reason(&e)),
                 )],
-                main_ast: None,
                 main_source: None,
             }
         }
@@ -133,7 +130,7 @@ pub fn check_file(path: &Path, options: &Options) -> Checked {
             sources,
             scenario: None,
             diagnostics: vec![d],
-            main_ast: None,
+
             main_source: Some(id),
         };
     }
@@ -177,6 +174,28 @@ fn not_utf8(id: SourceId, at: usize) -> Diagnostic {
         .help("save the file as UTF-8")
 }
 
+/// Check raw bytes as if read from a file called `name` (fuzzing, stdin).
+pub fn check_bytes(name: &str, bytes: &[u8], dir: Option<PathBuf>, options: &Options) -> Checked {
+    let mut sources = Sources::new();
+    let (text, bad) = decode(bytes);
+    let id = sources.add(SourceFile {
+        name: name.to_string(),
+        text,
+        dir,
+        embedded: false,
+    });
+    if let Some(at) = bad {
+        let d = not_utf8(id, at);
+        return Checked {
+            sources,
+            scenario: None,
+            diagnostics: vec![d],
+            main_source: Some(id),
+        };
+    }
+    check_main(sources, id, options)
+}
+
 fn check_main(sources: Sources, main: SourceId, options: &Options) -> Checked {
     let mut ctx = Ctx {
         sources,
@@ -192,7 +211,6 @@ fn check_main(sources: Sources, main: SourceId, options: &Options) -> Checked {
     let (mut file, parse_diags) = crate::syntax::parse_file(&text, main);
     let parse_failed = parse_diags.iter().any(Diagnostic::is_error);
     ctx.diags.extend(parse_diags);
-    let main_ast = file.clone();
     overrides::apply(&mut ctx, &mut file, &options.overrides);
     let m = ctx.add_module(main, file, Vec::new());
     let scenario = if parse_failed {
@@ -210,22 +228,14 @@ fn check_main(sources: Sources, main: SourceId, options: &Options) -> Checked {
         sources: ctx.sources,
         scenario: if ok { scenario } else { None },
         diagnostics,
-        main_ast: Some(main_ast),
         main_source: Some(main),
     }
 }
 
 /// Template bodies are checked once per instance; report each problem once.
 fn dedup(d: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<Diagnostic> = Vec::new();
-    d.retain(|x| {
-        if seen.contains(x) {
-            false
-        } else {
-            seen.push(x.clone());
-            true
-        }
-    });
+    let mut seen = std::collections::HashSet::new();
+    d.retain(|x| seen.insert(format!("{x:?}")));
 }
 
 impl Ctx {
@@ -235,7 +245,7 @@ impl Ctx {
         let index = self.modules.len();
         self.modules.push(Module {
             source,
-            file: ast::File::default(),
+            file: Default::default(),
             defs: HashMap::new(),
             imports: HashMap::new(),
             used: Default::default(),
@@ -293,7 +303,7 @@ impl Ctx {
             );
         }
         let m = &mut self.modules[index];
-        m.file = file;
+        m.file = std::rc::Rc::new(file);
         m.defs = defs;
         m.imports = imports;
         index
@@ -542,7 +552,8 @@ impl Ctx {
     }
 
     fn build_scenario(&mut self, m: usize) -> Option<Scenario> {
-        let items = self.modules[m].file.items.clone();
+        let file = self.modules[m].file.clone();
+        let items = &file.items;
         let src = self.modules[m].source;
         let find = |pred: fn(&Item) -> bool| items.iter().filter(|i| pred(i)).collect::<Vec<_>>();
         let networks = find(|i| matches!(i, Item::Network(_)));

@@ -563,8 +563,9 @@ fn instantiate(
 ) -> Option<(InstanceArray, Vec<Household>)> {
     let src = ctx.modules[m].source;
     let (tm, def) = ctx.lookup_kind(m, &inst.template, DefKind::Template)?;
-    let Item::Template(t) = ctx.modules[tm].file.items[def.item].clone() else {
-        unreachable!()
+    let template_file = ctx.modules[tm].file.clone();
+    let Item::Template(t) = &template_file.items[def.item] else {
+        unreachable!("template defs point at template items")
     };
     // Exactly one feeder.
     if inst.feeders.len() != 1 {
@@ -813,7 +814,7 @@ fn instantiate(
         let h = expand(
             ctx,
             tm,
-            &t,
+            t,
             &values,
             inst,
             &hname,

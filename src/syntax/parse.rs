@@ -68,7 +68,7 @@ fn parse_chunk(
                 codes::TOO_DEEP,
                 format!("nesting deeper than {} levels", split::MAX_DEPTH),
             )
-            .label(source, Span::new(at, at + 1), "this bracket is too deep")
+            .label(source, Span::new(at, at + 1), "nested too deeply here")
             .help("flatten the expression, or name parts of it as separate profiles"),
         );
         return;
@@ -149,7 +149,7 @@ fn parse_chunk(
 pub fn parse_value(text: &str, source: SourceId) -> Result<Expr, Diagnostic> {
     if text
         .chars()
-        .filter(|c| matches!(c, '(' | '[' | '{'))
+        .filter(|c| matches!(c, '(' | '[' | '{' | '-'))
         .count()
         > split::MAX_DEPTH
     {
@@ -375,8 +375,50 @@ struct Builder {
 
 /// Skip keyword pairs: the AST records meaning, not the keyword tokens.
 fn significant(p: Pair<Rule>) -> impl Iterator<Item = Pair<Rule>> {
-    p.into_inner()
-        .filter(|q| !format!("{:?}", q.as_rule()).starts_with("kw_"))
+    p.into_inner().filter(|q| !is_keyword(q.as_rule()))
+}
+
+fn is_keyword(r: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        r,
+        kw_agents
+            | kw_as
+            | kw_battery
+            | kw_bus
+            | kw_carbon
+            | kw_communicate
+            | kw_controls
+            | kw_csv
+            | kw_days
+            | kw_demand_charge
+            | kw_each
+            | kw_experiment
+            | kw_export
+            | kw_feeder
+            | kw_from
+            | kw_gridc
+            | kw_import
+            | kw_in
+            | kw_list
+            | kw_load
+            | kw_network
+            | kw_observe
+            | kw_on
+            | kw_peak_charge
+            | kw_per
+            | kw_profile
+            | kw_reward
+            | kw_schedule
+            | kw_solar
+            | kw_sweep
+            | kw_tariff
+            | kw_template
+            | kw_test
+            | kw_to
+            | kw_train
+            | kw_unit
+    )
 }
 
 impl Builder {

@@ -43,6 +43,8 @@ pub fn split(text: &str) -> Split {
     let mut line_start = true; // no token yet on this line
     let mut col0 = true; // the next token would be at column 0
     let mut current: Option<Chunk> = None;
+    // Consecutive prefix minus signs nest like brackets in the expression parser.
+    let mut minus_run: usize = 0;
 
     let close = |current: &mut Option<Chunk>, out: &mut Split, end: usize| {
         if let Some(mut c) = current.take() {
@@ -113,6 +115,16 @@ pub fn split(text: &str) -> Split {
         }
         line_start = false;
         col0 = false;
+        if b == b'-' {
+            minus_run += 1;
+            if minus_run > MAX_DEPTH {
+                if let Some(c) = current.as_mut() {
+                    c.too_deep_at.get_or_insert(i);
+                }
+            }
+        } else {
+            minus_run = 0;
+        }
         match b {
             b'"' => {
                 // Strings end at the closing quote or the end of the line.

@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use gridc::check::{check_file, Checked, Options};
+use gridc::diag::render::render;
+use std::path::{Path, PathBuf};
+
+/// A path relative to the crate root, as users would type it (stable in snapshots).
+pub fn relative(path: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+pub fn check(path: &Path) -> Checked {
+    check_file(&relative(path), &Options::default())
+}
+
+/// Every diagnostic rendered without colour, in order.
+pub fn rendered(c: &Checked) -> String {
+    c.diagnostics
+        .iter()
+        .map(|d| render(d, &c.sources, false))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn files_in(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "grid"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
