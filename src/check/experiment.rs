@@ -217,6 +217,11 @@ pub fn check_experiment(
                             x.sweeps.push(SweepAxis { path: p, values });
                         }
                         Err(help) => {
+                            let paths = overrides::candidate_paths(&file);
+                            let help = match did_you_mean(&p, paths.iter().map(String::as_str)) {
+                                Some(s) => format!("did you mean `{s}`?"),
+                                None => help,
+                            };
                             ctx.diags.push(
                                 Diagnostic::error(codes::SWEEP, format!("cannot sweep `{p}`"))
                                     .label(src, a.path.span, "not a sweepable path")

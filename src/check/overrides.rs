@@ -44,6 +44,41 @@ pub fn valid_paths_help() -> String {
     "paths: households, <array>.count, reward.mix, communicate, seeds, budget, step, episode, optimum, experiment.<setting>, <experiment>.<setting>, <feeder>.limit, <feeder>.overload_penalty, <template>.<param>".to_string()
 }
 
+/// Concrete paths valid in this file, for "did you mean".
+pub fn candidate_paths(file: &ast::File) -> Vec<String> {
+    let mut v: Vec<String> = ["households", "reward.mix", "communicate"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(SETTINGS.iter().map(|s| s.to_string()));
+    for item in &file.items {
+        match item {
+            Item::Network(n) => {
+                for s in &n.stmts {
+                    match s {
+                        NetStmt::Feeder(f) => {
+                            v.push(format!("{}.limit", f.name.name));
+                            v.push(format!("{}.overload_penalty", f.name.name));
+                        }
+                        NetStmt::Instance(i) => v.push(format!("{}.count", i.name.name)),
+                        _ => {}
+                    }
+                }
+            }
+            Item::Template(t) => v.extend(
+                t.params
+                    .iter()
+                    .map(|p| format!("{}.{}", t.name.name, p.name.name)),
+            ),
+            Item::Experiment(e) => {
+                v.extend(SETTINGS.iter().map(|s| format!("{}.{s}", e.name.name)))
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
 /// What a path names in this file, or a help text listing valid paths.
 pub fn resolve_target(
     file: &ast::File,
@@ -195,7 +230,17 @@ pub fn check_value(
             ctx.diags.push(
                 Diagnostic::error(
                     codes::OUT_OF_RANGE,
-                    format!("{what}: {} is out of range", units::format_number(v)),
+                    format!(
+                        "{what} must be {}, found {}",
+                        match what {
+                            "households" => "between 1 and 1000000",
+                            "the reward mix" => "in [0, 1]",
+                            "a feeder limit" => "positive",
+                            "an overload penalty" => "non-negative",
+                            _ => "positive and at most 7 days",
+                        },
+                        units::format_number(v)
+                    ),
                 )
                 .label(src, value.span(), "out of range"),
             );
@@ -310,6 +355,11 @@ pub fn apply(ctx: &mut Ctx, file: &mut ast::File, overrides: &[(String, String)]
         let target = match resolve_target(file, path, agents.as_ref()) {
             Ok(t) => t,
             Err(help) => {
+                let paths = candidate_paths(file);
+                let help = match crate::diag::did_you_mean(path, paths.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => help,
+                };
                 ctx.diags.push(
                     Diagnostic::error(codes::OVERRIDE, format!("`--set {path}=...`: no such path"))
                         .label(

@@ -1,0 +1,176 @@
+//! CLI snapshots (Nickel/Typst style): `gridc check` and `gridc fmt --check` per file,
+//! with exit codes; plus usage errors and `explain`.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn gridc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gridc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run gridc");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn transcript(args: &[&str]) -> String {
+    let (code, out, err) = gridc(args);
+    format!(
+        "$ gridc {}\nexit: {code}\n--- stdout\n{out}--- stderr\n{err}",
+        args.join(" ")
+    )
+}
+
+#[test]
+fn check_output_per_file() {
+    for dir in ["examples", "tests/valid", "tests/check"] {
+        for path in files_in(dir) {
+            let rel = relative(&path).display().to_string();
+            let name = format!("check_{}", rel.replace(['/', '.'], "_"));
+            insta::assert_snapshot!(name, transcript(&["check", &rel]));
+        }
+    }
+}
+
+#[test]
+fn valid_files_exit_0_and_invalid_files_exit_1() {
+    for path in files_in("examples")
+        .into_iter()
+        .chain(files_in("tests/valid"))
+    {
+        let rel = relative(&path).display().to_string();
+        assert_eq!(gridc(&["check", &rel]).0, 0, "{rel}");
+        assert_eq!(
+            gridc(&["fmt", "--check", &rel]).0,
+            0,
+            "{rel} is not formatted"
+        );
+    }
+    for path in files_in("tests/check") {
+        let rel = relative(&path).display().to_string();
+        let (code, _, _) = gridc(&["check", &rel]);
+        let warning_only = rel.contains("unused");
+        assert_eq!(code, if warning_only { 0 } else { 1 }, "{rel}");
+    }
+}
+
+#[test]
+fn json_output_of_the_examples() {
+    for path in files_in("examples") {
+        let rel = relative(&path).display().to_string();
+        let (code, out, _) = gridc(&["check", "--format", "json", &rel]);
+        assert_eq!(code, 0);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(v["files"][0]["ok"], true);
+        insta::assert_snapshot!(format!("json_{}", rel.replace(['/', '.'], "_")), out);
+    }
+}
+
+#[test]
+fn json_diagnostics_carry_positions() {
+    let (code, out, _) = gridc(&[
+        "check",
+        "--format",
+        "json",
+        "tests/check/missing_items.grid",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let d = &v["files"][0]["diagnostics"][0];
+    for key in [
+        "code", "severity", "file", "line", "column", "span", "message",
+    ] {
+        assert!(!d[key].is_null(), "missing `{key}` in {d}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(gridc(&[]).0, 2);
+    assert_eq!(gridc(&["check"]).0, 2);
+    assert_eq!(gridc(&["frobnicate"]).0, 2);
+    assert_eq!(gridc(&["check", "--format", "yaml", "x.grid"]).0, 2);
+    assert_eq!(
+        gridc(&["check", "--set", "novalue", "examples/quickstart.grid"]).0,
+        2
+    );
+    assert_eq!(gridc(&["explain", "G9999"]).0, 2);
+}
+
+#[test]
+fn a_missing_file_is_a_user_error() {
+    let (code, _, err) = gridc(&["check", "no/such/file.grid"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no such file"), "{err}");
+}
+
+#[test]
+fn overrides_are_checked_like_file_content() {
+    let ok = gridc(&[
+        "check",
+        "examples/community16.grid",
+        "--set",
+        "reward.mix=0.25",
+        "--set",
+        "street.limit=30 kW",
+        "--set",
+        "households=8",
+    ]);
+    assert_eq!(ok.0, 0, "{}", ok.2);
+    assert!(ok.1.contains("8 households"), "{}", ok.1);
+    insta::assert_snapshot!(
+        "override_wrong_unit",
+        transcript(&[
+            "check",
+            "examples/community16.grid",
+            "--set",
+            "street.limit=30 kWh"
+        ])
+    );
+    insta::assert_snapshot!(
+        "override_unknown_path",
+        transcript(&[
+            "check",
+            "examples/community16.grid",
+            "--set",
+            "street.limt=30 kW"
+        ])
+    );
+    insta::assert_snapshot!(
+        "override_out_of_range",
+        transcript(&[
+            "check",
+            "examples/community16.grid",
+            "--set",
+            "reward.mix=2"
+        ])
+    );
+}
+
+#[test]
+fn explain_prints_the_long_text() {
+    let (code, out, _) = gridc(&["explain", "G0009"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("G0009: unit mismatch"), "{out}");
+    assert!(out.contains("kW * h = kWh"));
+}
+
+#[test]
+fn docs_list_every_diagnostic_code() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/diagnostics.md"))
+        .expect("docs/diagnostics.md");
+    for c in gridc::diag::codes::CODES {
+        assert!(
+            doc.contains(&format!("## {}\n\n**{}**", c.code, c.title)),
+            "docs/diagnostics.md lacks {} ({})",
+            c.code,
+            c.title
+        );
+    }
+}
