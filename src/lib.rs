@@ -1,10 +1,13 @@
 //! gridc: a toolchain for multi-agent reinforcement learning research on smart-grid
 //! energy communities. See ARCHITECTURE.md for the pipeline and where to find what.
 
+pub mod baselines;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod ir;
 pub mod model;
+pub mod sim;
 pub mod source;
 pub mod stdlib_files;
 pub mod syntax;

@@ -173,4 +173,9 @@ fn docs_list_every_diagnostic_code() {
             c.title
         );
     }
+    assert_eq!(
+        doc,
+        gridc::cli::explain::markdown_reference(),
+        "regenerate: gridc explain --markdown > docs/diagnostics.md"
+    );
 }

@@ -2,8 +2,9 @@
 //! exit codes (0 ok, 1 user error in the input, 2 usage error).
 
 mod check;
-mod explain;
+pub mod explain;
 mod fmt;
+mod sim;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,10 +47,37 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Simulate the scenario: every baseline, the perfect-foresight optimum and the
+    /// selfish optimum over the experiment's test days, with KPIs.
+    Sim {
+        file: PathBuf,
+        /// Which experiment's step, episode and days to use (default: the first).
+        #[arg(long)]
+        experiment: Option<String>,
+        /// Days to simulate, `2023-11-01..2023-11-30` (default: the test days).
+        #[arg(long)]
+        days: Option<String>,
+        /// `no_battery`, `greedy`, `tou_rule` or `all` (the experiment's baselines).
+        #[arg(long, default_value = "all")]
+        baseline: String,
+        /// Write a per-household, per-step CSV trace (greedy unless --baseline names one).
+        #[arg(long, value_name = "OUT.csv")]
+        trace: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, String)>,
+        /// Skip the LP optima.
+        #[arg(long)]
+        no_optimum: bool,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `gridc explain G0009`.
     Explain {
         /// The code (`G0009`); without it, list all codes.
         code: Option<String>,
+        /// Print the whole reference as Markdown (docs/diagnostics.md).
+        #[arg(long)]
+        markdown: bool,
     },
 }
 
@@ -89,7 +117,26 @@ pub fn run(cli: Cli) -> i32 {
             overrides,
         } => check::run(&files, format, &overrides),
         Command::Fmt { files, check } => fmt::run(&files, check),
-        Command::Explain { code } => explain::run(code.as_deref()),
+        Command::Sim {
+            file,
+            experiment,
+            days,
+            baseline,
+            trace,
+            format,
+            overrides,
+            no_optimum,
+        } => sim::run(sim::Args {
+            file,
+            experiment,
+            days,
+            baseline,
+            trace,
+            format,
+            overrides,
+            no_optimum,
+        }),
+        Command::Explain { code, markdown } => explain::run(code.as_deref(), markdown),
     }
 }
 

@@ -257,6 +257,11 @@ scenario still checks.
 "The number is too large (or has too many digits) to be represented as a 64-bit float, or
 a count is not a whole number.
 ";
+    SIMULATION = 41, "cannot simulate this scenario",
+"The scenario checks, but the simulator cannot run it as asked: no household has a
+battery to control, a household has more than one battery (the simulator supports one per
+household), or `--days` names days outside the experiment's year or the profiles' data.
+";
 }
 
 #[cfg(test)]

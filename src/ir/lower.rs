@@ -1,0 +1,305 @@
+//! Scenario (SI) → Ir (kW, kWh, h, $). The step program is the same for every scenario;
+//! only the parameter arrays and the reward expression differ.
+
+use super::*;
+use crate::model::{Experiment, RewardExpr, Scenario};
+
+const J_PER_KWH: f64 = 3.6e6;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LowerError {
+    #[error("household `{0}` has {1} batteries; the simulator supports at most one per household")]
+    ManyBatteries(String, usize),
+}
+
+pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
+    let n = s.households.len();
+    let mut cap = Vec::with_capacity(n);
+    let mut pmax = Vec::with_capacity(n);
+    let mut eta_c = Vec::with_capacity(n);
+    let mut eta_d = Vec::with_capacity(n);
+    let mut smin = Vec::with_capacity(n);
+    let mut smax = Vec::with_capacity(n);
+    let mut lo = Vec::with_capacity(n);
+    let mut hi = Vec::with_capacity(n);
+    let mut start = Vec::with_capacity(n);
+    let control = s.agents.controls.first();
+    let mut is_agent = vec![false; n];
+    for &i in &s.agents.households {
+        is_agent[i] = true;
+    }
+    for (i, h) in s.households.iter().enumerate() {
+        if h.batteries.len() > 1 {
+            return Err(LowerError::ManyBatteries(h.name.clone(), h.batteries.len()));
+        }
+        match h.batteries.first() {
+            Some(b) => {
+                let c = b.capacity_j / J_PER_KWH;
+                cap.push(c);
+                pmax.push(b.power_w / 1e3);
+                eta_c.push(b.eta_charge);
+                eta_d.push(b.eta_discharge);
+                smin.push(b.soc_min);
+                smax.push(b.soc_max);
+                start.push(b.soc_start * c);
+                let (l, u) = match control {
+                    Some(ctl) if is_agent[i] => (ctl.low, ctl.high),
+                    _ => (-1.0, 1.0),
+                };
+                lo.push(l);
+                hi.push(u);
+            }
+            None => {
+                cap.push(0.0);
+                pmax.push(0.0);
+                eta_c.push(1.0);
+                eta_d.push(1.0);
+                smin.push(0.0);
+                smax.push(1.0);
+                start.push(0.0);
+                lo.push(0.0);
+                hi.push(0.0);
+            }
+        }
+    }
+    let net = &s.network;
+    let limit: Vec<f64> = net.feeders.iter().map(|f| f.limit_w / 1e3).collect();
+    let penalty: Vec<f64> = net
+        .feeders
+        .iter()
+        .map(|f| f.overload_penalty_per_j * J_PER_KWH)
+        .collect();
+    // Children before parents: order by depth, deepest first.
+    let depth = |mut f: usize| {
+        let mut d = 0;
+        while let Some(p) = net.feeders[f].parent {
+            d += 1;
+            f = p;
+            if d > net.feeders.len() {
+                break;
+            }
+        }
+        d
+    };
+    let mut order: Vec<(usize, Option<usize>)> = (0..net.feeders.len())
+        .map(|f| (f, net.feeders[f].parent))
+        .collect();
+    order.sort_by_key(|(f, _)| std::cmp::Reverse(depth(*f)));
+    let peak_bus = net
+        .peak_charge
+        .as_ref()
+        .map(|p| p.bus)
+        .unwrap_or(net.root_bus);
+    let bus_feeders = (0..net.feeders.len())
+        .filter(|&f| net.feeders[f].from_bus == peak_bus)
+        .collect();
+    let dt_h = exp.step_s / 3600.0;
+    let program = vec![
+        Stage::Map(household_kernel()),
+        Stage::FeederSum {
+            from: Field::NetKw,
+            into: Field::FlowKw,
+        },
+        Stage::Map(feeder_kernel()),
+        Stage::BusSum {
+            from: Field::FlowKw,
+            into: Scalar::BusImportKw,
+        },
+        Stage::Total {
+            from: Field::Bill,
+            domain: Domain::Households,
+            into: Scalar::TotalBills,
+        },
+        Stage::Total {
+            from: Field::PenaltyCost,
+            domain: Domain::Feeders,
+            into: Scalar::TotalPenalty,
+        },
+        Stage::Map(community_kernel()),
+        Stage::Map(reward_kernel(&s.reward.individual, &s.reward.social)),
+    ];
+    Ok(Ir {
+        households: n,
+        feeders: net.feeders.len(),
+        feeder_of: s.households.iter().map(|h| h.feeder).collect(),
+        feeder_order: order,
+        bus_feeders,
+        household_params: vec![
+            (Field::Capacity, cap),
+            (Field::PowerRating, pmax),
+            (Field::EtaCharge, eta_c),
+            (Field::EtaDischarge, eta_d),
+            (Field::SocMin, smin),
+            (Field::SocMax, smax),
+            (Field::ActionLow, lo),
+            (Field::ActionHigh, hi),
+        ],
+        feeder_params: vec![(Field::Limit, limit), (Field::Penalty, penalty)],
+        energy_start: start,
+        dt_h,
+        steps_per_episode: (exp.episode_s / exp.step_s).round() as usize,
+        demand_charge_per_kw_day: s.tariff.demand_charge_per_w_day.unwrap_or(0.0) * 1e3,
+        peak_charge_per_kw_day: net
+            .peak_charge
+            .as_ref()
+            .map(|p| p.rate_per_w_day * 1e3)
+            .unwrap_or(0.0),
+        mix: s.reward.mix,
+        agents: s.agents.households.len(),
+        program,
+    })
+}
+
+/// Battery clipping, energy update, meter, bill (DESIGN §3; docs/semantics.md).
+fn household_kernel() -> Kernel {
+    let mut k = KernelBuilder::new("household", Domain::Households);
+    let dt = k.scalar(Scalar::Dt);
+    let zero = k.c(0.0);
+    let a_raw = k.load(Field::Action);
+    let lo = k.load(Field::ActionLow);
+    let hi = k.load(Field::ActionHigh);
+    let a_lo = k.max(a_raw, lo);
+    let a = k.min(a_lo, hi);
+    let pmax = k.load(Field::PowerRating);
+    let cap = k.load(Field::Capacity);
+    let ec = k.load(Field::EtaCharge);
+    let ed = k.load(Field::EtaDischarge);
+    let smin = k.load(Field::SocMin);
+    let smax = k.load(Field::SocMax);
+    let e = k.load(Field::Energy);
+    let p = k.mul(a, pmax);
+    let pc_req = k.max(p, zero);
+    let np = k.neg(p);
+    let pd_req = k.max(np, zero);
+    // Charge room: (soc_max·E − e) / (η_c Δt); discharge room: (e − soc_min·E) η_d / Δt.
+    let top = k.mul(smax, cap);
+    let head = k.sub(top, e);
+    let ec_dt = k.mul(ec, dt);
+    let room_c_raw = k.div(head, ec_dt);
+    let room_c = k.max(room_c_raw, zero);
+    let bottom = k.mul(smin, cap);
+    let avail = k.sub(e, bottom);
+    let avail_ed = k.mul(avail, ed);
+    let room_d_raw = k.div(avail_ed, dt);
+    let room_d = k.max(room_d_raw, zero);
+    let pc = k.min(pc_req, room_c);
+    let pd = k.min(pd_req, room_d);
+    // e' = e + η_c P_c Δt − P_d Δt / η_d
+    let gain = k.mul(ec_dt, pc);
+    let pd_dt = k.mul(pd, dt);
+    let loss = k.div(pd_dt, ed);
+    let e_gain = k.add(e, gain);
+    let e2 = k.sub(e_gain, loss);
+    let battery = k.sub(pc, pd);
+    // n = L − G + P_c − P_d
+    let l = k.load(Field::LoadKw);
+    let g = k.load(Field::PvKw);
+    let lg = k.sub(l, g);
+    let n = k.add(lg, battery);
+    let m = k.max(n, zero);
+    let nn = k.neg(n);
+    let x = k.max(nn, zero);
+    // Demand charge as a running increment of the day's peak import.
+    let peak = k.load(Field::PeakImportToday);
+    let over = k.sub(m, peak);
+    let inc = k.max(over, zero);
+    let peak2 = k.max(peak, m);
+    let pi = k.scalar(Scalar::PriceImport);
+    let pe = k.scalar(Scalar::PriceExport);
+    let dcr = k.scalar(Scalar::DemandChargeRate);
+    let buy = k.mul(pi, m);
+    let sell = k.mul(pe, x);
+    let energy_cost = k.sub(buy, sell);
+    let energy_bill = k.mul(energy_cost, dt);
+    let demand = k.mul(dcr, inc);
+    let bill = k.add(energy_bill, demand);
+    k.store(Field::Energy, e2);
+    k.store(Field::BatteryKw, battery);
+    k.store(Field::NetKw, n);
+    k.store(Field::ImportKw, m);
+    k.store(Field::ExportKw, x);
+    k.store(Field::PeakImportToday, peak2);
+    k.store(Field::Bill, bill);
+    k.finish()
+}
+
+/// Overload O = max(|F| − limit, 0) and its penalty cost.
+fn feeder_kernel() -> Kernel {
+    let mut k = KernelBuilder::new("feeder", Domain::Feeders);
+    let dt = k.scalar(Scalar::Dt);
+    let zero = k.c(0.0);
+    let f = k.load(Field::FlowKw);
+    let limit = k.load(Field::Limit);
+    let pen = k.load(Field::Penalty);
+    let af = k.abs(f);
+    let over = k.sub(af, limit);
+    let o = k.max(over, zero);
+    let po = k.mul(pen, o);
+    let cost = k.mul(po, dt);
+    k.store(Field::OverloadKw, o);
+    k.store(Field::PenaltyCost, cost);
+    k.finish()
+}
+
+/// Community cost: bills + overload penalties + the peak charge's running increment.
+fn community_kernel() -> Kernel {
+    let mut k = KernelBuilder::new("community", Domain::Community);
+    let zero = k.c(0.0);
+    let net = k.scalar(Scalar::BusImportKw);
+    let imp = k.max(net, zero);
+    let pk = k.scalar(Scalar::PeakToday);
+    let over = k.sub(imp, pk);
+    let up = k.max(over, zero);
+    let rate = k.scalar(Scalar::PeakChargeRate);
+    let inc = k.mul(rate, up);
+    let pk2 = k.max(pk, imp);
+    let bills = k.scalar(Scalar::TotalBills);
+    let pen = k.scalar(Scalar::TotalPenalty);
+    let bp = k.add(bills, pen);
+    let c = k.add(bp, inc);
+    k.store_scalar(Scalar::PeakToday, pk2);
+    k.store_scalar(Scalar::PeakIncrement, inc);
+    k.store_scalar(Scalar::CommunityCost, c);
+    k.finish()
+}
+
+/// r = (1 − mix)·individual + mix·social.
+fn reward_kernel(individual: &RewardExpr, social: &RewardExpr) -> Kernel {
+    let mut k = KernelBuilder::new("reward", Domain::Households);
+    let ind = reward_expr(&mut k, individual);
+    let soc = reward_expr(&mut k, social);
+    let mix = k.scalar(Scalar::Mix);
+    let one = k.c(1.0);
+    let w = k.sub(one, mix);
+    let a = k.mul(w, ind);
+    let b = k.mul(mix, soc);
+    let r = k.add(a, b);
+    k.store(Field::Reward, r);
+    k.finish()
+}
+
+fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr) -> V {
+    match e {
+        RewardExpr::Const(c) => k.c(*c),
+        RewardExpr::Bill => k.load(Field::Bill),
+        RewardExpr::Cost => k.scalar(Scalar::CommunityCost),
+        RewardExpr::Peak => k.scalar(Scalar::PeakIncrement),
+        RewardExpr::Neg(a) => {
+            let a = reward_expr(k, a);
+            k.neg(a)
+        }
+        RewardExpr::Add(a, b)
+        | RewardExpr::Sub(a, b)
+        | RewardExpr::Mul(a, b)
+        | RewardExpr::Div(a, b) => {
+            let x = reward_expr(k, a);
+            let y = reward_expr(k, b);
+            match e {
+                RewardExpr::Add(..) => k.add(x, y),
+                RewardExpr::Sub(..) => k.sub(x, y),
+                RewardExpr::Mul(..) => k.mul(x, y),
+                _ => k.div(x, y),
+            }
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The batched environment (DESIGN §5) on the reference interpreter: `reset(days)` and
+//! `step(actions)`, observations as declared, per-agent rewards, done at the end of the
+//! episode. Each environment of the batch runs its own day.
+
+use super::interp::Machine;
+use crate::ir::{lower::LowerError, Field, Ir, Scalar};
+use crate::model::{Communication, Experiment, Feature, Price, Scenario};
+
+/// Exogenous inputs of one episode, precomputed (kW, $/kWh).
+#[derive(Debug, Clone)]
+pub struct Episode {
+    pub day: u32,
+    /// `steps × households`.
+    pub load_kw: Vec<f64>,
+    pub pv_kw: Vec<f64>,
+    /// `steps + horizon` (forecasts look past the end of the episode).
+    pub price_import: Vec<f64>,
+    pub price_export: Vec<f64>,
+    /// kg/kWh, empty without a carbon profile.
+    pub carbon: Vec<f64>,
+}
+
+const J_PER_KWH: f64 = 3.6e6;
+
+fn price_per_kwh(p: &Price, s: &Scenario, t: f64) -> f64 {
+    p.at(&s.profiles, t) * J_PER_KWH
+}
+
+pub fn episode(s: &Scenario, exp: &Experiment, day: u32, steps: usize, horizon: usize) -> Episode {
+    let n = s.households.len();
+    let mut load_kw = vec![0.0; steps * n];
+    let mut pv_kw = vec![0.0; steps * n];
+    for k in 0..steps {
+        let t = day as f64 * 86400.0 + k as f64 * exp.step_s;
+        for (i, h) in s.households.iter().enumerate() {
+            load_kw[k * n + i] = h
+                .loads
+                .iter()
+                .map(|l| l.power_w.at(&s.profiles, t))
+                .sum::<f64>()
+                / 1e3;
+            pv_kw[k * n + i] = h
+                .solar
+                .iter()
+                .map(|l| l.power_w.at(&s.profiles, t))
+                .sum::<f64>()
+                / 1e3;
+        }
+    }
+    let times = (0..steps + horizon).map(|k| day as f64 * 86400.0 + k as f64 * exp.step_s);
+    let price_import = times
+        .clone()
+        .map(|t| price_per_kwh(&s.tariff.import, s, t))
+        .collect();
+    let price_export = times
+        .clone()
+        .map(|t| price_per_kwh(&s.tariff.export, s, t))
+        .collect();
+    let carbon = match &s.tariff.carbon_kg_per_j {
+        Some(c) => times.map(|t| c.at(&s.profiles, t) * J_PER_KWH).collect(),
+        None => Vec::new(),
+    };
+    Episode {
+        day,
+        load_kw,
+        pv_kw,
+        price_import,
+        price_export,
+        carbon,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EnvError {
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    #[error("expected {expected} action values, got {found}")]
+    ActionLength { expected: usize, found: usize },
+    #[error("action {index} is not a finite number ({value})")]
+    ActionNotFinite { index: usize, value: f64 },
+    #[error("the episode is over: call reset")]
+    Done,
+}
+
+pub struct Env<'s> {
+    pub scenario: &'s Scenario,
+    pub exp: &'s Experiment,
+    pub ir: Ir,
+    pub m: Machine,
+    pub episodes: Vec<Episode>,
+    /// Step within the episode (same for all environments of the batch).
+    pub t: usize,
+    horizon: usize,
+    /// Agent messages of the last step, `batch × agents × k`.
+    messages: Vec<f64>,
+    /// Last step's net power per household and flow per feeder (for `.last` features).
+    last_net: Vec<f64>,
+    last_flow: Vec<f64>,
+    last_bus: Vec<f64>,
+}
+
+impl<'s> Env<'s> {
+    pub fn new(
+        scenario: &'s Scenario,
+        exp: &'s Experiment,
+        batch: usize,
+    ) -> Result<Env<'s>, EnvError> {
+        let ir = crate::ir::lower(scenario, exp)?;
+        let m = Machine::new(&ir, batch);
+        let horizon = scenario
+            .agents
+            .observations
+            .iter()
+            .map(|o| forecast_steps(&o.feature))
+            .max()
+            .unwrap_or(0);
+        let k = scenario.agents.communication.size();
+        let agents = scenario.agents.households.len();
+        Ok(Env {
+            scenario,
+            exp,
+            m,
+            episodes: Vec::new(),
+            t: 0,
+            horizon,
+            messages: vec![0.0; batch * agents * k],
+            last_net: vec![0.0; batch * ir.households],
+            last_flow: vec![0.0; batch * ir.feeders],
+            last_bus: vec![0.0; batch],
+            ir,
+        })
+    }
+
+    pub fn batch(&self) -> usize {
+        self.m.batch
+    }
+    pub fn steps(&self) -> usize {
+        self.ir.steps_per_episode
+    }
+    pub fn obs_dim(&self) -> usize {
+        self.scenario.agents.obs_dim
+    }
+    pub fn act_dim(&self) -> usize {
+        self.scenario.agents.act_dim
+    }
+    pub fn agents(&self) -> usize {
+        self.scenario.agents.households.len()
+    }
+
+    /// Start one episode per environment on the given days (`days.len() == batch`).
+    pub fn reset(&mut self, days: &[u32]) -> Vec<f32> {
+        let steps = self.steps();
+        self.episodes = days
+            .iter()
+            .map(|&d| episode(self.scenario, self.exp, d, steps, self.horizon))
+            .collect();
+        self.t = 0;
+        let n = self.ir.households;
+        for b in 0..self.batch() {
+            self.m.house[Field::Energy as usize][b * n..(b + 1) * n]
+                .copy_from_slice(&self.ir.energy_start);
+        }
+        self.m.h_mut(Field::PeakImportToday).fill(0.0);
+        self.m.h_mut(Field::BatteryKw).fill(0.0);
+        self.m.s_mut(Scalar::PeakToday).fill(0.0);
+        self.messages.fill(0.0);
+        self.last_net.fill(0.0);
+        self.last_flow.fill(0.0);
+        self.last_bus.fill(0.0);
+        self.set_inputs();
+        self.observe()
+    }
+
+    /// Load the exogenous inputs of step `t` into the machine.
+    fn set_inputs(&mut self) {
+        let n = self.ir.households;
+        let t = self.t.min(self.steps().saturating_sub(1));
+        for (b, ep) in self.episodes.iter().enumerate() {
+            self.m.house[Field::LoadKw as usize][b * n..(b + 1) * n]
+                .copy_from_slice(&ep.load_kw[t * n..(t + 1) * n]);
+            self.m.house[Field::PvKw as usize][b * n..(b + 1) * n]
+                .copy_from_slice(&ep.pv_kw[t * n..(t + 1) * n]);
+            self.m.scalar[Scalar::PriceImport as usize][b] = ep.price_import[t];
+            self.m.scalar[Scalar::PriceExport as usize][b] = ep.price_export[t];
+        }
+        // Daily charges restart at every midnight inside an episode.
+        let steps_per_day = (24.0 / self.ir.dt_h).round() as usize;
+        if self.t > 0 && steps_per_day > 0 && self.t % steps_per_day == 0 {
+            self.m.h_mut(Field::PeakImportToday).fill(0.0);
+            self.m.s_mut(Scalar::PeakToday).fill(0.0);
+        }
+    }
+
+    /// Step with one action per household (`batch × households`, fractions of rated
+    /// power). Baselines and the optimum's replay drive the environment this way.
+    pub fn step_households(&mut self, actions: &[f64]) -> Result<bool, EnvError> {
+        if self.t >= self.steps() {
+            return Err(EnvError::Done);
+        }
+        let expected = self.batch() * self.ir.households;
+        if actions.len() != expected {
+            return Err(EnvError::ActionLength {
+                expected,
+                found: actions.len(),
+            });
+        }
+        if let Some((index, value)) = actions.iter().enumerate().find(|(_, a)| !a.is_finite()) {
+            return Err(EnvError::ActionNotFinite {
+                index,
+                value: *value,
+            });
+        }
+        self.last_net
+            .copy_from_slice(&self.m.house[Field::NetKw as usize]);
+        self.last_flow
+            .copy_from_slice(&self.m.feed[Field::FlowKw as usize]);
+        self.last_bus
+            .copy_from_slice(&self.m.scalar[Scalar::BusImportKw as usize]);
+        self.m.h_mut(Field::Action).copy_from_slice(actions);
+        self.m.step(&self.ir);
+        self.t += 1;
+        let done = self.t >= self.steps();
+        if !done {
+            self.set_inputs();
+        }
+        Ok(done)
+    }
+
+    /// Agent-level step (DESIGN §5): `actions` is `batch × agents × act_dim` (controls,
+    /// then message values). Non-agent households keep their batteries idle. Returns the
+    /// next observations, per-agent rewards (`batch × agents`) and done.
+    pub fn step(&mut self, actions: &[f32]) -> Result<(Vec<f32>, Vec<f32>, bool), EnvError> {
+        let (na, ad, n) = (self.agents(), self.act_dim(), self.ir.households);
+        let expected = self.batch() * na * ad;
+        if actions.len() != expected {
+            return Err(EnvError::ActionLength {
+                expected,
+                found: actions.len(),
+            });
+        }
+        let k = self.scenario.agents.communication.size();
+        let controls = ad - k;
+        let mut per_house = vec![0.0; self.batch() * n];
+        for b in 0..self.batch() {
+            for (a, &h) in self.scenario.agents.households.iter().enumerate() {
+                let base = (b * na + a) * ad;
+                if controls > 0 {
+                    per_house[b * n + h] = actions[base] as f64;
+                }
+                for j in 0..k {
+                    self.messages[(b * na + a) * k + j] = actions[base + controls + j] as f64;
+                }
+            }
+        }
+        let done = self.step_households(&per_house)?;
+        let mut rewards = Vec::with_capacity(self.batch() * na);
+        for b in 0..self.batch() {
+            for &h in &self.scenario.agents.households {
+                rewards.push(self.m.h(Field::Reward, b, h) as f32);
+            }
+        }
+        Ok((self.observe(), rewards, done))
+    }
+
+    /// Observations `batch × agents × obs_dim`, in declaration order.
+    pub fn observe(&self) -> Vec<f32> {
+        let s = self.scenario;
+        let (na, n) = (self.agents(), self.ir.households);
+        let mut out = Vec::with_capacity(self.batch() * na * self.obs_dim());
+        let t = self.t.min(self.steps().saturating_sub(1));
+        for (b, ep) in self.episodes.iter().enumerate() {
+            let time_s = ep.day as f64 * 86400.0 + self.t as f64 * self.exp.step_s;
+            for (a, &h) in s.agents.households.iter().enumerate() {
+                for o in &s.agents.observations {
+                    match &o.feature {
+                        Feature::Hour => out.push((time_s.rem_euclid(86400.0) / 3600.0) as f32),
+                        Feature::Weekday => out.push(weekday(self.exp.year, time_s) as f32),
+                        Feature::DayOfYear => out.push((time_s / 86400.0).floor() as f32),
+                        Feature::PriceImport { steps_ahead } => {
+                            push_series(&mut out, &ep.price_import, self.t, *steps_ahead)
+                        }
+                        Feature::PriceExport { steps_ahead } => {
+                            push_series(&mut out, &ep.price_export, self.t, *steps_ahead)
+                        }
+                        Feature::Carbon { steps_ahead } => {
+                            push_series(&mut out, &ep.carbon, self.t, *steps_ahead)
+                        }
+                        Feature::OwnSignal {
+                            asset,
+                            solar,
+                            steps_ahead,
+                        } => {
+                            let hh = &s.households[h];
+                            let list = if *solar { &hh.solar } else { &hh.loads };
+                            let sig = list.iter().find(|x| &x.name == asset);
+                            let n_out = (*steps_ahead).max(1);
+                            for j in 0..n_out {
+                                let k = if *steps_ahead == 0 {
+                                    self.t
+                                } else {
+                                    self.t + 1 + j
+                                };
+                                let tt = ep.day as f64 * 86400.0 + k as f64 * self.exp.step_s;
+                                out.push(
+                                    sig.map(|x| x.power_w.at(&s.profiles, tt) / 1e3)
+                                        .unwrap_or(0.0) as f32,
+                                );
+                            }
+                        }
+                        Feature::OwnSoc { .. } => {
+                            let cap = self.ir.household_param(Field::Capacity)[h];
+                            let e = self.m.h(Field::Energy, b, h);
+                            out.push(if cap > 0.0 { (e / cap) as f32 } else { 0.0 });
+                        }
+                        Feature::OwnNetLast => out.push(self.last_net[b * n + h] as f32),
+                        Feature::FeederFlowLast { feeder } => {
+                            out.push(self.last_flow[b * self.ir.feeders + feeder] as f32)
+                        }
+                        Feature::OwnFeederFlowLast => out.push(
+                            self.last_flow[b * self.ir.feeders + self.ir.feeder_of[h]] as f32,
+                        ),
+                        Feature::CommunityNetLast => out.push(self.last_bus[b] as f32),
+                        Feature::Messages => self.push_messages(&mut out, b, a),
+                    }
+                }
+            }
+            let _ = t;
+        }
+        out
+    }
+
+    /// Mean of the other agents' messages (broadcast) or of same-feeder agents' messages.
+    fn push_messages(&self, out: &mut Vec<f32>, b: usize, a: usize) {
+        let s = self.scenario;
+        let k = s.agents.communication.size();
+        let na = self.agents();
+        let my_feeder = self.ir.feeder_of[s.agents.households[a]];
+        let mut sum = vec![0.0; k];
+        let mut count = 0.0;
+        for (o, &h) in s.agents.households.iter().enumerate() {
+            let include = o != a
+                && match s.agents.communication {
+                    Communication::Neighbours(_) => self.ir.feeder_of[h] == my_feeder,
+                    _ => true,
+                };
+            if include {
+                count += 1.0;
+                for (j, v) in sum.iter_mut().enumerate() {
+                    *v += self.messages[(b * na + o) * k + j];
+                }
+            }
+        }
+        for v in sum {
+            out.push(if count > 0.0 { (v / count) as f32 } else { 0.0 });
+        }
+    }
+}
+
+fn push_series(out: &mut Vec<f32>, series: &[f64], t: usize, ahead: usize) {
+    let get = |k: usize| series.get(k).or(series.last()).copied().unwrap_or(0.0) as f32;
+    if ahead == 0 {
+        out.push(get(t));
+    } else {
+        for j in 1..=ahead {
+            out.push(get(t + j));
+        }
+    }
+}
+
+/// 0 = Monday.
+fn weekday(year: i32, time_s: f64) -> u32 {
+    let day = crate::check::experiment::days_from_civil(year as i64, 1, 1)
+        + (time_s / 86400.0).floor() as i64;
+    // 1970-01-01 was a Thursday (3 with Monday = 0).
+    ((day + 3).rem_euclid(7)) as u32
+}
+
+fn forecast_steps(f: &Feature) -> usize {
+    match f {
+        Feature::PriceImport { steps_ahead }
+        | Feature::PriceExport { steps_ahead }
+        | Feature::Carbon { steps_ahead } => *steps_ahead,
+        Feature::OwnSignal { steps_ahead, .. } => *steps_ahead,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn weekdays_follow_the_calendar() {
+        // 2023-01-01 was a Sunday; 2023-01-02 a Monday.
+        assert_eq!(super::weekday(2023, 0.0), 6);
+        assert_eq!(super::weekday(2023, 86400.0), 0);
+    }
+}

@@ -1,0 +1,180 @@
+//! The reference interpreter: executes an [`Ir`] step program in f64 over a batch of
+//! environments. Struct-of-arrays: one array per field, `batch × elements` long,
+//! environment-major (`index = env * elements + element`).
+
+use crate::ir::{Domain, Field, Ir, Kernel, Op, Scalar, Stage};
+
+pub const FIELDS: usize = Field::PenaltyCost as usize + 1;
+pub const SCALARS: usize = Scalar::CommunityCost as usize + 1;
+
+/// All state of a batch of environments: household fields, feeder fields, scalars.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub batch: usize,
+    pub households: usize,
+    pub feeders: usize,
+    pub house: Vec<Vec<f64>>,
+    pub feed: Vec<Vec<f64>>,
+    pub scalar: Vec<Vec<f64>>,
+    regs: Vec<f64>,
+}
+
+impl Machine {
+    pub fn new(ir: &Ir, batch: usize) -> Machine {
+        let mut m = Machine {
+            batch,
+            households: ir.households,
+            feeders: ir.feeders,
+            house: vec![vec![0.0; batch * ir.households]; FIELDS],
+            feed: vec![vec![0.0; batch * ir.feeders]; FIELDS],
+            scalar: vec![vec![0.0; batch]; SCALARS],
+            regs: Vec::new(),
+        };
+        for (f, values) in &ir.household_params {
+            for b in 0..batch {
+                m.house[*f as usize][b * ir.households..(b + 1) * ir.households]
+                    .copy_from_slice(values);
+            }
+        }
+        for (f, values) in &ir.feeder_params {
+            for b in 0..batch {
+                m.feed[*f as usize][b * ir.feeders..(b + 1) * ir.feeders].copy_from_slice(values);
+            }
+        }
+        for b in 0..batch {
+            m.scalar[Scalar::Dt as usize][b] = ir.dt_h;
+            m.scalar[Scalar::DemandChargeRate as usize][b] = ir.demand_charge_per_kw_day;
+            m.scalar[Scalar::PeakChargeRate as usize][b] = ir.peak_charge_per_kw_day;
+            m.scalar[Scalar::Mix as usize][b] = ir.mix;
+            m.scalar[Scalar::Count as usize][b] = ir.agents as f64;
+        }
+        m
+    }
+
+    pub fn h(&self, f: Field, env: usize, i: usize) -> f64 {
+        self.house[f as usize][env * self.households + i]
+    }
+    pub fn h_mut(&mut self, f: Field) -> &mut [f64] {
+        &mut self.house[f as usize]
+    }
+    pub fn fd(&self, f: Field, env: usize, j: usize) -> f64 {
+        self.feed[f as usize][env * self.feeders + j]
+    }
+    pub fn s(&self, s: Scalar, env: usize) -> f64 {
+        self.scalar[s as usize][env]
+    }
+    pub fn s_mut(&mut self, s: Scalar) -> &mut [f64] {
+        &mut self.scalar[s as usize]
+    }
+
+    /// Run the whole step program once for every environment.
+    pub fn step(&mut self, ir: &Ir) {
+        for stage in &ir.program {
+            match stage {
+                Stage::Map(k) => self.map(k),
+                Stage::FeederSum { from, into } => {
+                    for b in 0..self.batch {
+                        let out = &mut self.feed[*into as usize]
+                            [b * self.feeders..(b + 1) * self.feeders];
+                        out.fill(0.0);
+                        let src = &self.house[*from as usize]
+                            [b * self.households..(b + 1) * self.households];
+                        for (i, v) in src.iter().enumerate() {
+                            out[ir.feeder_of[i]] += v;
+                        }
+                        for (f, parent) in &ir.feeder_order {
+                            if let Some(p) = parent {
+                                out[*p] += out[*f];
+                            }
+                        }
+                    }
+                }
+                Stage::BusSum { from, into } => {
+                    for b in 0..self.batch {
+                        let sum: f64 = ir
+                            .bus_feeders
+                            .iter()
+                            .map(|&f| self.feed[*from as usize][b * self.feeders + f])
+                            .sum();
+                        self.scalar[*into as usize][b] = sum;
+                    }
+                }
+                Stage::Total { from, domain, into } => {
+                    for b in 0..self.batch {
+                        let sum: f64 = match domain {
+                            Domain::Households => self.house[*from as usize]
+                                [b * self.households..(b + 1) * self.households]
+                                .iter()
+                                .sum(),
+                            _ => self.feed[*from as usize]
+                                [b * self.feeders..(b + 1) * self.feeders]
+                                .iter()
+                                .sum(),
+                        };
+                        self.scalar[*into as usize][b] = sum;
+                    }
+                }
+            }
+        }
+    }
+
+    fn map(&mut self, k: &Kernel) {
+        let per_env = match k.domain {
+            Domain::Households => self.households,
+            Domain::Feeders => self.feeders,
+            Domain::Community => 1,
+        };
+        let mut regs = std::mem::take(&mut self.regs);
+        regs.resize(k.ops.len(), 0.0);
+        for b in 0..self.batch {
+            for j in 0..per_env {
+                let idx = b * per_env + j;
+                let table = if k.domain == Domain::Feeders {
+                    &self.feed
+                } else {
+                    &self.house
+                };
+                for (r, op) in k.ops.iter().enumerate() {
+                    let v = |x: crate::ir::V| regs[x.0 as usize];
+                    regs[r] = match op {
+                        Op::Const(c) => *c,
+                        Op::Load(f) => table[*f as usize][idx],
+                        Op::Scalar(s) => self.scalar[*s as usize][b],
+                        Op::Add(a, c) => v(*a) + v(*c),
+                        Op::Sub(a, c) => v(*a) - v(*c),
+                        Op::Mul(a, c) => v(*a) * v(*c),
+                        Op::Div(a, c) => v(*a) / v(*c),
+                        Op::Min(a, c) => {
+                            if v(*a) < v(*c) {
+                                v(*a)
+                            } else {
+                                v(*c)
+                            }
+                        }
+                        Op::Max(a, c) => {
+                            if v(*a) > v(*c) {
+                                v(*a)
+                            } else {
+                                v(*c)
+                            }
+                        }
+                        Op::Abs(a) => v(*a).abs(),
+                        Op::Neg(a) => -v(*a),
+                    };
+                }
+                let table = if k.domain == Domain::Feeders {
+                    &mut self.feed
+                } else {
+                    &mut self.house
+                };
+                for (f, r) in &k.stores {
+                    table[*f as usize][idx] = regs[r.0 as usize];
+                }
+                for (s, r) in &k.scalar_stores {
+                    self.scalar[*s as usize][b] = regs[r.0 as usize];
+                }
+            }
+        }
+        self.regs = regs;
+    }
+}

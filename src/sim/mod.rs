@@ -1,0 +1,6 @@
+//! Simulation: the reference interpreter, the batched environment, KPIs.
+
+pub mod env;
+pub mod interp;
+pub mod kpi;
+pub mod report;
