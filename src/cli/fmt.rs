@@ -44,10 +44,7 @@ pub fn run(files: &[PathBuf], check: bool) -> i32 {
             status = 1;
             continue;
         }
-        let formatted = {
-            let _ = &file;
-            text.clone()
-        }; // FMT_PENDING
+        let formatted = crate::syntax::fmt::format_file(&text, &file);
         if formatted == text {
             continue;
         }

@@ -1,6 +1,7 @@
 //! Text → syntax tree, and back (the canonical formatter).
 
 pub mod ast;
+pub mod fmt;
 pub mod parse;
 pub mod split;
 

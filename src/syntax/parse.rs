@@ -33,8 +33,12 @@ pub fn parse_file(text: &str, source: SourceId) -> (File, Vec<Diagnostic>) {
         ..File::default()
     };
     let mut diags = Vec::new();
+    let trivia = Trivia {
+        text,
+        comments: split.comments.iter().map(|c| (c.end, c.start)).collect(),
+    };
     for (index, chunk) in split.chunks.iter().enumerate() {
-        parse_chunk(text, chunk, index, source, &mut file, &mut diags);
+        parse_chunk(text, chunk, index, source, &trivia, &mut file, &mut diags);
     }
     if file.header.is_none() && !diags.iter().any(|d| d.code == codes::VERSION) {
         let at = split.chunks.first().map(|c| c.span.start).unwrap_or(0);
@@ -57,6 +61,7 @@ fn parse_chunk(
     chunk: &Chunk,
     index: usize,
     source: SourceId,
+    trivia: &Trivia,
     file: &mut File,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -136,6 +141,7 @@ fn parse_chunk(
                 base,
                 diags: Vec::new(),
                 source,
+                trivia,
             };
             let item = b.item(inner);
             diags.extend(b.diags);
@@ -165,10 +171,15 @@ pub fn parse_value(text: &str, source: SourceId) -> Result<Expr, Diagnostic> {
         Ok(mut pairs) => {
             let entry = pairs.next().expect("value_entry has one pair");
             let e = entry.into_inner().next().expect("value_entry has an expr");
+            let trivia = &Trivia {
+                text,
+                comments: Default::default(),
+            };
             let mut b = Builder {
                 base: 0,
                 diags: Vec::new(),
                 source,
+                trivia,
             };
             let expr = b.expr(e);
             match b.diags.into_iter().next() {
@@ -367,10 +378,32 @@ fn pratt() -> &'static PrattParser<Rule> {
     })
 }
 
-struct Builder {
+struct Builder<'t> {
     base: usize,
     diags: Vec<Diagnostic>,
     source: SourceId,
+    trivia: &'t Trivia<'t>,
+}
+
+/// What a span must not end with: whitespace and comments. pest's implicit whitespace
+/// can leave them inside a rule's span; labels and the formatter want the last token.
+struct Trivia<'t> {
+    /// The whole file (spans are absolute).
+    text: &'t str,
+    /// Comment end → comment start.
+    comments: std::collections::HashMap<usize, usize>,
+}
+
+impl Trivia<'_> {
+    fn trim_end(&self, start: usize, mut end: usize) -> usize {
+        loop {
+            let trimmed = start + self.text[start..end].trim_end().len();
+            match self.comments.get(&trimmed) {
+                Some(&c) if c >= start && c < trimmed => end = c,
+                _ => return trimmed,
+            }
+        }
+    }
 }
 
 /// Skip keyword pairs: the AST records meaning, not the keyword tokens.
@@ -421,9 +454,10 @@ fn is_keyword(r: Rule) -> bool {
     )
 }
 
-impl Builder {
+impl Builder<'_> {
     fn span(&self, p: &Pair<Rule>) -> Span {
-        span_of(p, self.base)
+        let s = span_of(p, self.base);
+        Span::new(s.start, self.trivia.trim_end(s.start, s.end).max(s.start))
     }
 
     fn ident(&self, p: Pair<Rule>) -> Ident {
@@ -971,6 +1005,7 @@ impl Builder {
         let pairs = p.into_inner();
         let base = self.base;
         let source = self.source;
+        let trivia = self.trivia;
         // The Pratt parser's closures cannot borrow `self` mutably; collect number errors
         // in a local list instead.
         let diags = std::cell::RefCell::new(Vec::new());
@@ -980,6 +1015,7 @@ impl Builder {
                     base,
                     diags: Vec::new(),
                     source,
+                    trivia,
                 };
                 let e = b.primary(q);
                 diags.borrow_mut().extend(b.diags);

@@ -1,0 +1,334 @@
+//! Simulation semantics (docs/semantics.md): hand-computed cases, invariants on the
+//! examples and on random scenarios, the LP against brute force, replay of the optimum.
+
+mod common;
+use gridc::baselines::{evaluate, lp, rules::Rule};
+use gridc::check::{check_source, Options};
+use gridc::ir::{Field, Scalar};
+use gridc::model::Scenario;
+use gridc::sim::env::{episode, Env};
+
+fn scenario(text: &str) -> Scenario {
+    let c = check_source("t.grid", text, None, &Options::default());
+    assert!(!c.has_errors(), "{}", common::rendered(&c));
+    c.scenario.expect("checked")
+}
+
+/// Households with constant load/PV (kW), one battery each; `extra` goes into the network.
+fn community(
+    households: &[(&str, f64, f64, f64)],
+    battery: &str,
+    limit_kw: f64,
+    extra: &str,
+    step: &str,
+) -> String {
+    let mut s = format!(
+        "gridc 0.1\n\
+         template hh(l: kW = 0 kW, g: kW = 0 kW, s0: number = 0.5) {{\n\
+           load demand = l\n  solar roof = g\n  battery store {{ {battery}; start s0 }}\n}}\n\
+         tariff flat {{ import 0.20 $/kWh; export 0.05 $/kWh }}\n\
+         network net {{\n  bus sub\n  feeder f from sub {{ limit {limit_kw} kW; overload_penalty 1 $/kWh }}\n"
+    );
+    for (name, l, g, s0) in households {
+        s.push_str(&format!(
+            "  hh {name} on f (l: {l} kW, g: {g} kW, s0: {s0})\n"
+        ));
+    }
+    s.push_str(&format!(
+        "  tariff flat\n  {extra}\n}}\n\
+         agents {{ each hh controls store.power in -1..1; observe {{ self.store.soc }} }}\n\
+         reward {{ mix = 0.5 }}\n\
+         experiment e {{ step {step}; episode 24 h; train days 2023-01-01; test days 2023-01-02 }}\n"
+    ));
+    s
+}
+
+const BATTERY: &str =
+    "capacity 10 kWh; power 5 kW; charge_efficiency 0.9; discharge_efficiency 0.9; soc 0..1";
+
+fn one_step<'s>(s: &'s Scenario, actions: &[f64]) -> Env<'s> {
+    let mut env = Env::new(s, &s.experiments[0], 1).expect("env");
+    env.reset(&[0]);
+    env.step_households(actions).expect("step");
+    env
+}
+
+#[test]
+fn discharge_pays_the_efficiency_loss() {
+    // L = 1 kW, G = 0, e = 5 kWh, a = −0.2 → P = −1 kW; room_d = 5 · 0.9 / 1 = 4.5 ≥ 1.
+    // e' = 5 − 1 · 1 h / 0.9 = 3.8889 kWh; the meter sees n = 1 − 0 − 1 = 0 → bill 0.
+    let s = scenario(&community(
+        &[("a", 1.0, 0.0, 0.5)],
+        BATTERY,
+        100.0,
+        "",
+        "1 h",
+    ));
+    let env = one_step(&s, &[-0.2]);
+    assert!((env.m.h(Field::Energy, 0, 0) - (5.0 - 1.0 / 0.9)).abs() < 1e-12);
+    assert!(env.m.h(Field::NetKw, 0, 0).abs() < 1e-12);
+    assert!(env.m.h(Field::Bill, 0, 0).abs() < 1e-12);
+}
+
+#[test]
+fn charging_clips_at_a_full_battery() {
+    // e = 9.5 kWh of 10, a = +1 → P = 5 kW but room_c = (10 − 9.5) / (0.9 · 1 h) = 0.5556 kW.
+    // e' = 9.5 + 0.9 · 0.5556 = 10 kWh exactly; n = 1 + 0.5556; bill = 0.20 · 1.5556 $.
+    let s = scenario(&community(
+        &[("a", 1.0, 0.0, 0.95)],
+        BATTERY,
+        100.0,
+        "",
+        "1 h",
+    ));
+    let env = one_step(&s, &[1.0]);
+    let pc = 0.5 / 0.9;
+    assert!((env.m.h(Field::BatteryKw, 0, 0) - pc).abs() < 1e-12);
+    assert!((env.m.h(Field::Energy, 0, 0) - 10.0).abs() < 1e-12);
+    assert!((env.m.h(Field::Bill, 0, 0) - 0.20 * (1.0 + pc)).abs() < 1e-12);
+}
+
+#[test]
+fn discharging_clips_at_an_empty_battery() {
+    // e = 0.5 kWh (soc 0.05), a = −1 → room_d = 0.5 · 0.9 / 1 = 0.45 kW; e' = 0.5 − 0.45/0.9 = 0.
+    let s = scenario(&community(
+        &[("a", 2.0, 0.0, 0.05)],
+        BATTERY,
+        100.0,
+        "",
+        "1 h",
+    ));
+    let env = one_step(&s, &[-1.0]);
+    assert!((env.m.h(Field::BatteryKw, 0, 0) + 0.45).abs() < 1e-12);
+    assert!(env.m.h(Field::Energy, 0, 0).abs() < 1e-12);
+}
+
+#[test]
+fn export_is_paid_at_the_export_tariff() {
+    // G = 3, L = 1, a = 0 → n = −2 kW → export 2 kWh at 0.05 $/kWh → bill −0.10 $.
+    let s = scenario(&community(
+        &[("a", 1.0, 3.0, 0.5)],
+        BATTERY,
+        100.0,
+        "",
+        "1 h",
+    ));
+    let env = one_step(&s, &[0.0]);
+    assert!((env.m.h(Field::ExportKw, 0, 0) - 2.0).abs() < 1e-12);
+    assert!((env.m.h(Field::Bill, 0, 0) + 0.10).abs() < 1e-12);
+}
+
+#[test]
+fn overload_and_daily_peak_charge() {
+    // Two households import 8 kW each on a 12 kW feeder: F = 16, O = 4 kW → 4 $ penalty
+    // over 1 h. Peak charge 0.5 $/kW per day: step 1 raises the day's peak 0 → 16 kW
+    // (+8 $); a lower step adds nothing; the community cost of step 1 is
+    // bills 2 · 8 · 0.20 = 3.2 $ + 4 $ + 8 $ = 15.2 $.
+    let text = community(
+        &[("a", 8.0, 0.0, 0.5), ("b", 8.0, 0.0, 0.5)],
+        BATTERY,
+        12.0,
+        "peak_charge 0.5 $/kW per day on sub",
+        "1 h",
+    );
+    let s = scenario(&text);
+    let mut env = Env::new(&s, &s.experiments[0], 1).expect("env");
+    env.reset(&[0]);
+    env.step_households(&[0.0, 0.0]).expect("step");
+    assert!((env.m.fd(Field::OverloadKw, 0, 0) - 4.0).abs() < 1e-12);
+    assert!((env.m.s(Scalar::PeakIncrement, 0) - 8.0).abs() < 1e-12);
+    assert!((env.m.s(Scalar::CommunityCost, 0) - 15.2).abs() < 1e-9);
+    // Discharging 5 kW each lowers the import to 3 kW each: no overload, no new peak.
+    env.step_households(&[-1.0, -1.0]).expect("step");
+    assert!(env.m.fd(Field::OverloadKw, 0, 0).abs() < 1e-12);
+    assert!(env.m.s(Scalar::PeakIncrement, 0).abs() < 1e-12);
+}
+
+#[test]
+fn reward_mixes_individual_and_social() {
+    // mix 0.5, individual = −bill, social = −cost/N (defaults): household a pays 0.2 $,
+    // b pays 0.4 $, no penalties → cost 0.6 $; r_a = 0.5·(−0.2) + 0.5·(−0.3) = −0.25.
+    let s = scenario(&community(
+        &[("a", 1.0, 0.0, 0.5), ("b", 2.0, 0.0, 0.5)],
+        BATTERY,
+        100.0,
+        "",
+        "1 h",
+    ));
+    let env = one_step(&s, &[0.0, 0.0]);
+    assert!((env.m.h(Field::Reward, 0, 0) + 0.25).abs() < 1e-12);
+    assert!((env.m.h(Field::Reward, 0, 1) + 0.35).abs() < 1e-12);
+}
+
+fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> Vec<f64>) -> f64 {
+    let exp = &s.experiments[0];
+    let mut env = Env::new(s, exp, days.len()).expect("env");
+    let (k, rec) = evaluate(&mut env, days, true, |e| policy(e)).expect("run");
+    assert!(
+        rec.max_residual_kwh < 1e-9,
+        "energy balance residual {}",
+        rec.max_residual_kwh
+    );
+    assert!(!rec.soc_violation, "soc out of bounds");
+    assert!(!rec.non_finite, "NaN or inf");
+    // Costs recomputed from the trace: bills + overload penalties + daily peak charges.
+    let trace = rec.trace.expect("trace");
+    let dt = exp.step_s / 3600.0;
+    let mut cost = 0.0;
+    let mut flows = std::collections::BTreeMap::new();
+    let mut bus = std::collections::BTreeMap::<(u32, usize), f64>::new();
+    for r in &trace {
+        cost += (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt;
+        assert!(
+            (r.bill - (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt).abs()
+                < 1e-9
+                || s.tariff.demand_charge_per_w_day.is_some()
+        );
+        flows.insert((r.day, r.step, r.feeder.clone()), r.feeder_flow_kw);
+        *bus.entry((r.day, r.step)).or_default() += r.import_kw - r.export_kw;
+    }
+    for ((_, _, f), flow) in &flows {
+        let fd = s
+            .network
+            .feeders
+            .iter()
+            .find(|x| &x.name == f)
+            .expect("feeder");
+        cost += fd.overload_penalty_per_j * 3.6e6 * (flow.abs() - fd.limit_w / 1e3).max(0.0) * dt;
+    }
+    if let Some(p) = &s.network.peak_charge {
+        let mut daily = std::collections::BTreeMap::<u32, f64>::new();
+        for ((d, _), v) in &bus {
+            let e = daily.entry(*d).or_default();
+            *e = e.max(v.max(0.0));
+        }
+        cost += daily
+            .values()
+            .map(|m| m * p.rate_per_w_day * 1e3)
+            .sum::<f64>();
+    }
+    assert!(
+        (cost - k.cost).abs() < 1e-6 * cost.abs().max(1.0),
+        "trace cost {cost} vs KPI cost {}",
+        k.cost
+    );
+    k.cost
+}
+
+#[test]
+fn invariants_hold_on_the_examples() {
+    for path in common::files_in("examples") {
+        let c = common::check(&path);
+        let s = c.scenario.expect("example checks");
+        let days: Vec<u32> = (0..365).step_by(7).collect();
+        for rule in [Rule::NoBattery, Rule::Greedy, Rule::TouRule] {
+            check_invariants(&s, &days, &mut |e| rule.actions(e));
+        }
+        // Out-of-range and random actions are clipped, never break the physics.
+        let mut x: u64 = 12345;
+        check_invariants(&s, &days, &mut |e| {
+            (0..e.batch() * e.ir.households)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 3001) as f64 / 1000.0 - 1.5
+                })
+                .collect()
+        });
+    }
+}
+
+#[test]
+fn the_optimum_beats_every_baseline_on_every_test_day_and_replays_exactly() {
+    for path in common::files_in("examples") {
+        let s = common::check(&path).scenario.expect("example checks");
+        let exp = &s.experiments[0];
+        let days: Vec<u32> = exp
+            .test_days
+            .iter()
+            .flat_map(|(a, b)| *a..=*b)
+            .take(21)
+            .collect();
+        let mut env = Env::new(&s, exp, 1).expect("env");
+        for &d in &days {
+            let ep = episode(&s, exp, d, env.steps(), 0);
+            let opt = lp::solve(&env.ir, &ep, true).expect("LP solves");
+            let n = env.ir.households;
+            let (replay, _) = evaluate(&mut env, &[d], false, |e| {
+                opt.actions[e.t * n..(e.t + 1) * n].to_vec()
+            })
+            .expect("replay");
+            assert!(
+                (replay.cost - opt.objective).abs() <= 1e-6 * opt.objective.abs().max(1.0),
+                "{}: day {d}: replay {} vs LP {}",
+                path.display(),
+                replay.cost,
+                opt.objective
+            );
+            for rule in [Rule::NoBattery, Rule::Greedy, Rule::TouRule] {
+                let (k, _) =
+                    evaluate(&mut env, &[d], false, |e| rule.actions(e)).expect("baseline");
+                assert!(
+                    opt.objective <= k.cost + 1e-6,
+                    "{}: day {d}: optimum {} > {} {}",
+                    path.display(),
+                    opt.objective,
+                    rule.name(),
+                    k.cost
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_lp_agrees_with_brute_force_on_a_tiny_instance() {
+    // One household, 2 steps of 12 h, import 0.10 then 0.50 $/kWh (schedule), load 2 kW,
+    // no PV, 10 kWh / 5 kW battery, η 0.9/0.9, start 5 kWh. The optimum charges as much
+    // as fits in step 1 and discharges as much as possible in step 2; both are clipped
+    // actions (±1), so a grid over [−1, 1] that contains ±1 hits the optimum exactly.
+    let text = "gridc 0.1\n\
+        tariff tou { import schedule { 00:00..12:00 => 0.10 $/kWh; 12:00..24:00 => 0.50 $/kWh }; export 0 $/kWh }\n\
+        template hh() { load demand = 2 kW; battery store { capacity 10 kWh; power 5 kW; charge_efficiency 0.9; discharge_efficiency 0.9; soc 0..1; start 0.5 } }\n\
+        network net { bus sub; feeder f from sub { limit 100 kW }; hh a on f; tariff tou }\n\
+        agents { each hh controls store.power in -1..1; observe { self.store.soc } }\n\
+        reward { mix = 0 }\n\
+        experiment e { step 12 h; episode 24 h; train days 2023-01-01; test days 2023-01-02 }\n";
+    let s = scenario(text);
+    let exp = &s.experiments[0];
+    let levels = 201;
+    let grid: Vec<f64> = (0..levels)
+        .map(|k| -1.0 + 2.0 * k as f64 / (levels - 1) as f64)
+        .collect();
+    let batch = levels * levels;
+    let mut env = Env::new(&s, exp, batch).expect("env");
+    env.reset(&vec![0; batch]);
+    let first: Vec<f64> = (0..batch).map(|b| grid[b / levels]).collect();
+    let second: Vec<f64> = (0..batch).map(|b| grid[b % levels]).collect();
+    let mut cost = vec![0.0; batch];
+    for actions in [first, second] {
+        env.step_households(&actions).expect("step");
+        for (b, c) in cost.iter_mut().enumerate() {
+            *c += env.m.s(Scalar::CommunityCost, b);
+        }
+    }
+    let brute = cost.iter().copied().fold(f64::INFINITY, f64::min);
+    let ep = episode(&s, exp, 0, 2, 0);
+    let mut env1 = Env::new(&s, exp, 1).expect("env");
+    let opt = lp::solve(&env1.ir, &ep, true).expect("LP");
+    assert!(
+        (opt.objective - brute).abs() < 1e-6,
+        "LP {} vs brute force {}",
+        opt.objective,
+        brute
+    );
+    // And by hand: step 1 charges (10 − 5)/(0.9·12) kW, step 2 discharges 10·0.9/12 kW.
+    let by_hand = 0.10 * (2.0 + 5.0 / (0.9 * 12.0)) * 12.0 + 0.50 * (2.0 - 0.75) * 12.0;
+    assert!(
+        (opt.objective - by_hand).abs() < 1e-6,
+        "LP {} vs by hand {by_hand}",
+        opt.objective
+    );
+    let _ = env1.reset(&[0]);
+}
