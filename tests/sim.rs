@@ -175,7 +175,8 @@ fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> 
     let trace = rec.trace.expect("trace");
     let dt = exp.step_s / 3600.0;
     let mut cost = 0.0;
-    let mut flows = std::collections::BTreeMap::new();
+    // Feeder flows recomputed from the households' meters: own households + downstream.
+    let mut flows = std::collections::BTreeMap::<(u32, usize, usize), f64>::new();
     let mut bus = std::collections::BTreeMap::<(u32, usize), f64>::new();
     for r in &trace {
         cost += (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt;
@@ -184,16 +185,20 @@ fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> 
                 < 1e-9
                 || s.tariff.demand_charge_per_w_day.is_some()
         );
-        flows.insert((r.day, r.step, r.feeder.clone()), r.feeder_flow_kw);
+        let h = s
+            .households
+            .iter()
+            .find(|h| h.name == r.household)
+            .expect("household");
+        let mut f = Some(h.feeder);
+        while let Some(g) = f {
+            *flows.entry((r.day, r.step, g)).or_default() += r.import_kw - r.export_kw;
+            f = s.network.feeders[g].parent;
+        }
         *bus.entry((r.day, r.step)).or_default() += r.import_kw - r.export_kw;
     }
     for ((_, _, f), flow) in &flows {
-        let fd = s
-            .network
-            .feeders
-            .iter()
-            .find(|x| &x.name == f)
-            .expect("feeder");
+        let fd = &s.network.feeders[*f];
         cost += fd.overload_penalty_per_j * 3.6e6 * (flow.abs() - fd.limit_w / 1e3).max(0.0) * dt;
     }
     if let Some(p) = &s.network.peak_charge {
@@ -331,4 +336,79 @@ fn the_lp_agrees_with_brute_force_on_a_tiny_instance() {
         opt.objective
     );
     let _ = env1.reset(&[0]);
+}
+
+mod random_scenarios {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random community: households with random batteries (incl. zero capacity, η < 1,
+    /// tight soc bounds), constant or profile-driven loads and PV, one or two feeders in a
+    /// tree, a tight limit, random tariff and peak charge.
+    fn text(
+        hh: &[(f64, f64, f64, f64, f64, f64, f64, f64, bool)],
+        limit: f64,
+        peak: f64,
+        price: (f64, f64),
+        two_feeders: bool,
+    ) -> String {
+        let mut s = String::from("gridc 0.1\nimport \"std\"\n");
+        s.push_str(&format!("tariff t {{ import schedule {{ 00:00..17:00 => {} $/kWh; 17:00..24:00 => {} $/kWh }}; export {} $/kWh }}\n", price.0, price.0 + price.1, price.0 * 0.3));
+        s.push_str(
+            "template hh(l: kW = 1 kW, g: kWp = 1 kWp, cap: kWh = 5 kWh, p: kW = 2 kW, ec: number = 0.9, ed: number = 0.9, lo: number = 0.1, hi: number = 0.9) {\n\
+               load demand = std.load.h25 * (l / 0.114 kW)\n  solar roof = std.pv.miami * g\n\
+               battery store { capacity cap; power p; charge_efficiency ec; discharge_efficiency ed; soc lo..hi; start lo }\n}\n",
+        );
+        s.push_str(&format!("network n {{\n  bus sub\n  bus mid\n  feeder trunk from sub to mid {{ limit {limit} kW; overload_penalty 0.7 $/kWh }}\n"));
+        if two_feeders {
+            s.push_str(&format!(
+                "  feeder lane from mid {{ limit {} kW; overload_penalty 0.3 $/kWh }}\n",
+                limit / 2.0
+            ));
+        }
+        for (i, (l, g, cap, p, ec, ed, lo, span, on_lane)) in hh.iter().enumerate() {
+            let feeder = if two_feeders && *on_lane {
+                "lane"
+            } else {
+                "trunk"
+            };
+            let hi = (lo + span).min(1.0);
+            s.push_str(&format!("  hh h{i} on {feeder} (l: {l} kW, g: {g} kWp, cap: {cap} kWh, p: {p} kW, ec: {ec}, ed: {ed}, lo: {lo}, hi: {hi})\n"));
+        }
+        s.push_str(&format!(
+            "  peak_charge {peak} $/kW per day on sub\n  tariff t\n}}\n"
+        ));
+        s.push_str("agents { each hh controls store.power in -1..1; observe { self.store.soc, trunk.flow.last, price.import.next(3 h) } }\n");
+        s.push_str("reward { mix = 0.3 }\nexperiment e { step 1 h; episode 24 h; train days 2023-01-01..2023-06-30; test days 2023-07-01..2023-12-30 }\n");
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, rng_seed: proptest::test_runner::RngSeed::Fixed(7), failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn invariants_hold_on_random_scenarios(
+            hh in proptest::collection::vec((0.0f64..3.0, 0.0f64..6.0, prop_oneof![Just(0.0), 0.5f64..20.0], 0.0f64..8.0, 0.5f64..1.0, 0.5f64..1.0, 0.0f64..0.5, 0.0f64..0.6, any::<bool>()), 1..6),
+            limit in 0.5f64..20.0,
+            peak in 0.0f64..1.0,
+            price in (0.01f64..0.4, 0.0f64..0.5),
+            two in any::<bool>(),
+            days in proptest::collection::vec(0u32..364, 1..4),
+            seed in any::<u64>(),
+        ) {
+            let s = scenario(&text(&hh, limit, peak, price, two));
+            // The trace is keyed by day: each day once.
+            let mut days = days;
+            days.sort_unstable();
+            days.dedup();
+            let mut x = seed | 1;
+            let cost = check_invariants(&s, &days, &mut |e| {
+                (0..e.batch() * e.ir.households).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % 2001) as f64 / 1000.0 - 1.0 }).collect()
+            });
+            // The optimum is a lower bound for random play on each day.
+            let exp = &s.experiments[0];
+            let env = Env::new(&s, exp, 1).expect("env");
+            let lp_total: f64 = days.iter().map(|&d| lp::solve(&env.ir, &episode(&s, exp, d, env.steps(), 0), true).expect("LP").objective).sum();
+            prop_assert!(lp_total <= cost + 1e-6, "optimum {} > random policy {}", lp_total, cost);
+        }
+    }
 }
