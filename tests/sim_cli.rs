@@ -4,8 +4,16 @@ mod common;
 use std::process::Command;
 
 fn gridc(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridc")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run gridc");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_gridc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run gridc");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -23,23 +31,61 @@ fn json_follows_the_contract() {
     let (code, out, err) = gridc(&["sim", "examples/quickstart.grid", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    for key in ["scenario", "households", "steps", "dt_h", "model", "results", "energy_balance_max_residual_kwh"] {
+    for key in [
+        "scenario",
+        "households",
+        "steps",
+        "dt_h",
+        "model",
+        "results",
+        "energy_balance_max_residual_kwh",
+    ] {
         assert!(!v[key].is_null(), "missing `{key}`");
     }
     let h = &v["model"]["households"][0];
     for key in ["name", "feeder", "pv_kwp", "annual_kwh"] {
         assert!(!h[key].is_null(), "household lacks `{key}`");
     }
-    for key in ["capacity_kwh", "power_kw", "eta_charge", "eta_discharge", "soc_min", "soc_max", "soc_start"] {
+    for key in [
+        "capacity_kwh",
+        "power_kw",
+        "eta_charge",
+        "eta_discharge",
+        "soc_min",
+        "soc_max",
+        "soc_start",
+    ] {
         assert!(h["battery"][key].is_number(), "battery lacks `{key}`");
     }
     assert!(v["model"]["feeders"][0]["limit_kw"].is_number());
     assert!(v["model"]["feeders"][0]["overload_penalty_per_kwh"].is_number());
     assert!(v["model"]["peak_charge_per_kw_day"].is_number());
-    for policy in ["no_battery", "greedy", "tou_rule", "optimum", "selfish_optimum"] {
+    for policy in [
+        "no_battery",
+        "greedy",
+        "tou_rule",
+        "optimum",
+        "selfish_optimum",
+    ] {
         let r = &v["results"][policy];
-        for key in ["cost", "import_kwh", "export_kwh", "peak_kw", "overload_kwh", "load_factor", "ramping_kw", "self_consumption", "self_sufficiency", "battery_cycles", "cost_reduction_vs_greedy", "gap_closed"] {
-            assert!(!r[key].is_null() || (policy == "greedy" && key == "gap_closed"), "{policy} lacks `{key}`");
+        for key in [
+            "cost",
+            "import_kwh",
+            "export_kwh",
+            "peak_kw",
+            "overload_kwh",
+            "load_factor",
+            "ramping_kw",
+            "self_consumption",
+            "self_sufficiency",
+            "battery_cycles",
+            "cost_reduction_vs_greedy",
+            "gap_closed",
+        ] {
+            assert!(
+                !r[key].is_null() || (policy == "greedy" && key == "gap_closed"),
+                "{policy} lacks `{key}`"
+            );
         }
     }
     // pv_kwp and annual_kwh are recovered from the model: std.household has 5 kWp.
@@ -52,7 +98,16 @@ fn trace_has_the_contract_columns_and_is_written_atomically() {
     let dir = std::env::temp_dir().join(format!("gridc-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let out = dir.join("trace.csv");
-    let (code, _, err) = gridc(&["sim", "examples/quickstart.grid", "--days", "2023-06-01..2023-06-02", "--baseline", "greedy", "--trace", out.to_str().unwrap_or_default()]);
+    let (code, _, err) = gridc(&[
+        "sim",
+        "examples/quickstart.grid",
+        "--days",
+        "2023-06-01..2023-06-02",
+        "--baseline",
+        "greedy",
+        "--trace",
+        out.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&out).expect("trace written");
     assert_eq!(
@@ -61,14 +116,23 @@ fn trace_has_the_contract_columns_and_is_written_atomically() {
     );
     // 2 days × 24 steps × 4 households.
     assert_eq!(text.lines().count(), 1 + 2 * 24 * 4);
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).expect("dir").filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "temp files left behind");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn bad_days_are_diagnosed_not_panicked() {
-    for days in ["2024-01-01..2024-01-03", "2023-02-30", "2023-12-31..2023-01-01", "yesterday"] {
+    for days in [
+        "2024-01-01..2024-01-03",
+        "2023-02-30",
+        "2023-12-31..2023-01-01",
+        "yesterday",
+    ] {
         let (code, _, err) = gridc(&["sim", "examples/quickstart.grid", "--days", days]);
         assert_eq!(code, 1, "--days {days}: {err}");
         assert!(err.contains("G0041"), "--days {days}: {err}");
@@ -96,7 +160,11 @@ fn a_scenario_without_batteries_is_diagnosed() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("optimum"));
     // ... but agents cannot control a battery the template does not have (checker, G0029).
-    std::fs::write(&file, text.replace("battery store { capacity 0 kWh; power 0 kW }", "")).expect("write");
+    std::fs::write(
+        &file,
+        text.replace("battery store { capacity 0 kWh; power 0 kW }", ""),
+    )
+    .expect("write");
     let (code, _, err) = gridc(&["sim", file.to_str().unwrap_or_default()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("G0029"), "{err}");

@@ -212,6 +212,7 @@ impl Recorder {
             bills: self.bills.clone(),
             cost_reduction_vs_greedy: None,
             gap_closed: None,
+            improvement_seed_style: None,
         }
     }
 }
@@ -243,6 +244,8 @@ pub struct Kpis {
     pub bills: Vec<f64>,
     pub cost_reduction_vs_greedy: Option<f64>,
     pub gap_closed: Option<f64>,
+    /// (R − R_greedy) / |R_greedy| on mean episode reward.
+    pub improvement_seed_style: Option<f64>,
 }
 
 /// Gini coefficient of (possibly negative) bills: mean absolute difference / (2 |mean|).
