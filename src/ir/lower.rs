@@ -213,6 +213,21 @@ fn household_kernel() -> Kernel {
     let energy_bill = k.mul(energy_cost, dt);
     let demand = k.mul(dcr, inc);
     let bill = k.add(energy_bill, demand);
+    // Runtime checks: finite results, energy inside the soc bounds (1e-9 relative slack).
+    let one = k.c(1.0);
+    let cap1 = k.max(cap, one);
+    let eps = k.c(1e-9);
+    let tol = k.mul(eps, cap1);
+    let low = k.sub(bottom, tol);
+    let high = k.add(top, tol);
+    k.check(Check::Finite(e2));
+    k.check(Check::Finite(n));
+    k.check(Check::Finite(bill));
+    k.check(Check::Within {
+        value: e2,
+        low,
+        high,
+    });
     k.store(Field::Energy, e2);
     k.store(Field::BatteryKw, battery);
     k.store(Field::NetKw, n);
@@ -236,6 +251,7 @@ fn feeder_kernel() -> Kernel {
     let o = k.max(over, zero);
     let po = k.mul(pen, o);
     let cost = k.mul(po, dt);
+    k.check(Check::Finite(o));
     k.store(Field::OverloadKw, o);
     k.store(Field::PenaltyCost, cost);
     k.finish()
@@ -274,6 +290,7 @@ fn reward_kernel(individual: &RewardExpr, social: &RewardExpr) -> Kernel {
     let a = k.mul(w, ind);
     let b = k.mul(mix, soc);
     let r = k.add(a, b);
+    k.check(Check::Finite(r));
     k.store(Field::Reward, r);
     k.finish()
 }

@@ -103,6 +103,20 @@ pub struct Kernel {
     pub stores: Vec<(Field, V)>,
     /// Community outputs (only for `Domain::Community`).
     pub scalar_stores: Vec<(Scalar, V)>,
+    /// Runtime checks; a failed check ORs its flag into the step's error flags.
+    pub checks: Vec<Check>,
+}
+
+/// Error flag bits returned by a step.
+pub const FLAG_NON_FINITE: u32 = 1;
+pub const FLAG_SOC_BOUNDS: u32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Check {
+    /// The value is neither NaN nor ±inf (`FLAG_NON_FINITE`).
+    Finite(V),
+    /// low ≤ value ≤ high (`FLAG_SOC_BOUNDS`).
+    Within { value: V, low: V, high: V },
 }
 
 /// One stage of the step program.
@@ -186,6 +200,7 @@ impl KernelBuilder {
                 ops: Vec::new(),
                 stores: Vec::new(),
                 scalar_stores: Vec::new(),
+                checks: Vec::new(),
             },
         }
     }
@@ -231,6 +246,9 @@ impl KernelBuilder {
     }
     pub fn store_scalar(&mut self, s: Scalar, v: V) {
         self.kernel.scalar_stores.push((s, v));
+    }
+    pub fn check(&mut self, c: Check) {
+        self.kernel.checks.push(c);
     }
     pub fn finish(self) -> Kernel {
         self.kernel

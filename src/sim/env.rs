@@ -70,16 +70,29 @@ pub fn episode(s: &Scenario, exp: &Experiment, day: u32, steps: usize, horizon: 
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Backend {
+    /// Cranelift-compiled kernels (default).
+    #[default]
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EnvError {
     #[error(transparent)]
     Lower(#[from] LowerError),
+    #[error("{0}")]
+    Jit(String),
     #[error("expected {expected} action values, got {found}")]
     ActionLength { expected: usize, found: usize },
     #[error("action {index} is not a finite number ({value})")]
     ActionNotFinite { index: usize, value: f64 },
     #[error("the episode is over: call reset")]
     Done,
+    #[error("the step produced {}", describe_flags(*.0))]
+    Runtime(u32),
 }
 
 pub struct Env<'s> {
@@ -100,13 +113,28 @@ pub struct Env<'s> {
 }
 
 impl<'s> Env<'s> {
+    /// An environment on the default backend (the JIT).
     pub fn new(
         scenario: &'s Scenario,
         exp: &'s Experiment,
         batch: usize,
     ) -> Result<Env<'s>, EnvError> {
+        Env::with_backend(scenario, exp, batch, Backend::default())
+    }
+
+    pub fn with_backend(
+        scenario: &'s Scenario,
+        exp: &'s Experiment,
+        batch: usize,
+        backend: Backend,
+    ) -> Result<Env<'s>, EnvError> {
         let ir = crate::ir::lower(scenario, exp)?;
-        let m = Machine::new(&ir, batch);
+        let mut m = Machine::new(&ir, batch);
+        if backend == Backend::Jit {
+            let program =
+                super::jit::JitProgram::compile(&ir).map_err(|e| EnvError::Jit(e.to_string()))?;
+            m.jit = Some(std::sync::Arc::new(program));
+        }
         let horizon = scenario
             .agents
             .observations
@@ -217,7 +245,10 @@ impl<'s> Env<'s> {
         self.last_bus
             .copy_from_slice(&self.m.scalar[Scalar::BusImportKw as usize]);
         self.m.h_mut(Field::Action).copy_from_slice(actions);
-        self.m.step(&self.ir);
+        let flags = self.m.step(&self.ir);
+        if flags != 0 {
+            return Err(EnvError::Runtime(flags));
+        }
         self.t += 1;
         let done = self.t >= self.steps();
         if !done {
@@ -354,6 +385,17 @@ impl<'s> Env<'s> {
             out.push(if count > 0.0 { (v / count) as f32 } else { 0.0 });
         }
     }
+}
+
+fn describe_flags(flags: u32) -> String {
+    let mut parts = Vec::new();
+    if flags & crate::ir::FLAG_NON_FINITE != 0 {
+        parts.push("a NaN or infinite value (check the scenario's numbers)");
+    }
+    if flags & crate::ir::FLAG_SOC_BOUNDS != 0 {
+        parts.push("a state of charge outside its bounds");
+    }
+    parts.join(" and ")
 }
 
 fn push_series(out: &mut Vec<f32>, series: &[f64], t: usize, ahead: usize) {

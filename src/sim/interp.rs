@@ -2,7 +2,9 @@
 //! environments. Struct-of-arrays: one array per field, `batch × elements` long,
 //! environment-major (`index = env * elements + element`).
 
-use crate::ir::{Domain, Field, Ir, Kernel, Op, Scalar, Stage};
+use crate::ir::{
+    Check, Domain, Field, Ir, Kernel, Op, Scalar, Stage, FLAG_NON_FINITE, FLAG_SOC_BOUNDS,
+};
 
 pub const FIELDS: usize = Field::PenaltyCost as usize + 1;
 pub const SCALARS: usize = Scalar::CommunityCost as usize + 1;
@@ -17,6 +19,8 @@ pub struct Machine {
     pub feed: Vec<Vec<f64>>,
     pub scalar: Vec<Vec<f64>>,
     regs: Vec<f64>,
+    /// Compiled kernels; `None` runs the interpreter.
+    pub jit: Option<std::sync::Arc<super::jit::JitProgram>>,
 }
 
 impl Machine {
@@ -29,6 +33,7 @@ impl Machine {
             feed: vec![vec![0.0; batch * ir.feeders]; FIELDS],
             scalar: vec![vec![0.0; batch]; SCALARS],
             regs: Vec::new(),
+            jit: None,
         };
         for (f, values) in &ir.household_params {
             for b in 0..batch {
@@ -67,11 +72,26 @@ impl Machine {
         &mut self.scalar[s as usize]
     }
 
-    /// Run the whole step program once for every environment.
-    pub fn step(&mut self, ir: &Ir) {
-        for stage in &ir.program {
+    /// Run the whole step program once for every environment. Returns the OR of the
+    /// failed checks' flags (`ir::FLAG_*`); 0 when every check passed.
+    pub fn step(&mut self, ir: &Ir) -> u32 {
+        let mut flags = 0;
+        for (i, stage) in ir.program.iter().enumerate() {
             match stage {
-                Stage::Map(k) => self.map(k),
+                Stage::Map(k) => {
+                    flags |= match self.jit.clone() {
+                        Some(j) => j.run(
+                            i,
+                            &mut self.house,
+                            &mut self.feed,
+                            &mut self.scalar,
+                            self.households,
+                            self.feeders,
+                            self.batch,
+                        ),
+                        None => self.map(k),
+                    }
+                }
                 Stage::FeederSum { from, into } => {
                     for b in 0..self.batch {
                         let out = &mut self.feed[*into as usize]
@@ -116,9 +136,11 @@ impl Machine {
                 }
             }
         }
+        flags
     }
 
-    fn map(&mut self, k: &Kernel) {
+    fn map(&mut self, k: &Kernel) -> u32 {
+        let mut flags = 0;
         let per_env = match k.domain {
             Domain::Households => self.households,
             Domain::Feeders => self.feeders,
@@ -173,8 +195,24 @@ impl Machine {
                 for (s, r) in &k.scalar_stores {
                     self.scalar[*s as usize][b] = regs[r.0 as usize];
                 }
+                for c in &k.checks {
+                    match *c {
+                        Check::Finite(v) => {
+                            if !regs[v.0 as usize].is_finite() {
+                                flags |= FLAG_NON_FINITE;
+                            }
+                        }
+                        Check::Within { value, low, high } => {
+                            let x = regs[value.0 as usize];
+                            if !(x >= regs[low.0 as usize] && x <= regs[high.0 as usize]) {
+                                flags |= FLAG_SOC_BOUNDS;
+                            }
+                        }
+                    }
+                }
             }
         }
         self.regs = regs;
+        flags
     }
 }

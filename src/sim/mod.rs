@@ -2,5 +2,6 @@
 
 pub mod env;
 pub mod interp;
+pub mod jit;
 pub mod kpi;
 pub mod report;

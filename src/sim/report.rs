@@ -130,7 +130,9 @@ pub fn simulate(
     for (name, mut k, shown) in measured {
         if let Some(g) = &greedy {
             k.cost_reduction_vs_greedy = (g.cost.abs() > 1e-12).then(|| (g.cost - k.cost) / g.cost);
-            k.improvement_seed_style = (g.mean_episode_reward.abs() > 1e-12).then(|| (k.mean_episode_reward - g.mean_episode_reward) / g.mean_episode_reward.abs());
+            k.improvement_seed_style = (g.mean_episode_reward.abs() > 1e-12).then(|| {
+                (k.mean_episode_reward - g.mean_episode_reward) / g.mean_episode_reward.abs()
+            });
             if let Some(o) = &opt {
                 k.gap_closed =
                     ((g.cost - o.cost).abs() > 1e-9).then(|| (g.cost - k.cost) / (g.cost - o.cost));

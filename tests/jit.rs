@@ -1,0 +1,149 @@
+//! Differential tests: the Cranelift JIT against the reference interpreter, bit for bit,
+//! on the examples and on random scenarios with random actions (incl. clipping at full
+//! and empty batteries, zero-capacity batteries, feeders at their limit, export hours).
+
+mod common;
+use gridc::check::{check_source, Options};
+use gridc::ir::{Field, Scalar, FLAG_NON_FINITE};
+use gridc::model::Scenario;
+use gridc::sim::env::{Backend, Env, EnvError};
+use gridc::sim::interp::{FIELDS, SCALARS};
+use proptest::prelude::*;
+
+/// Run the same days and actions on both backends; every field of every step must be
+/// bit-identical.
+fn differential(s: &Scenario, days: &[u32], seed: u64) {
+    let exp = &s.experiments[0];
+    let mut a = Env::with_backend(s, exp, days.len(), Backend::Interp).expect("interp env");
+    let mut b = Env::with_backend(s, exp, days.len(), Backend::Jit).expect("jit env");
+    a.reset(days);
+    b.reset(days);
+    let mut x = seed | 1;
+    for t in 0..a.steps() {
+        let actions: Vec<f64> = (0..days.len() * a.ir.households)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly in range, sometimes saturating to force clipping at both ends.
+                match x % 7 {
+                    0 => 1.0,
+                    1 => -1.0,
+                    _ => (x % 3001) as f64 / 1000.0 - 1.5,
+                }
+            })
+            .collect();
+        let ra = a.step_households(&actions);
+        let rb = b.step_households(&actions);
+        assert_eq!(ra, rb, "step {t}: results differ");
+        for f in 0..FIELDS {
+            assert!(
+                bits(&a.m.house[f]) == bits(&b.m.house[f]),
+                "step {t}: household field {f} differs"
+            );
+            assert!(
+                bits(&a.m.feed[f]) == bits(&b.m.feed[f]),
+                "step {t}: feeder field {f} differs"
+            );
+        }
+        for sc in 0..SCALARS {
+            assert!(
+                bits(&a.m.scalar[sc]) == bits(&b.m.scalar[sc]),
+                "step {t}: scalar {sc} differs"
+            );
+        }
+    }
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn jit_matches_the_interpreter_on_the_examples() {
+    for path in common::files_in("examples") {
+        let s = common::check(&path).scenario.expect("example checks");
+        differential(&s, &[0, 45, 120, 172, 200, 300, 364], 99);
+    }
+}
+
+fn random_text(hh: &[(f64, f64, f64, f64, f64, bool)], limit: f64, two: bool) -> String {
+    let mut s = String::from("gridc 0.1\nimport \"std\"\n");
+    s.push_str("tariff t { import schedule { 00:00..07:00 => 0.1 $/kWh; 07:00..18:00 => 0.2 $/kWh; 18:00..24:00 => 0.4 $/kWh }; export 0.06 $/kWh; demand_charge 0.05 $/kW per day }\n");
+    s.push_str("template hh(l: kW = 1 kW, g: kWp = 1 kWp, cap: kWh = 5 kWh, p: kW = 2 kW, eff: number = 0.9) {\n  load demand = std.load.h25 * (l / 0.114 kW)\n  solar roof = std.pv.greensboro * g\n  battery store { capacity cap; power p; efficiency eff; soc 0.1..0.9; start 0.5 }\n}\n");
+    s.push_str(&format!("network n {{\n  bus sub\n  bus mid\n  feeder trunk from sub to mid {{ limit {limit} kW; overload_penalty 0.7 $/kWh }}\n"));
+    if two {
+        s.push_str(&format!(
+            "  feeder lane from mid {{ limit {} kW; overload_penalty 0.3 $/kWh }}\n",
+            limit / 3.0
+        ));
+    }
+    for (i, (l, g, cap, p, eff, lane)) in hh.iter().enumerate() {
+        let f = if two && *lane { "lane" } else { "trunk" };
+        s.push_str(&format!(
+            "  hh h{i} on {f} (l: {l} kW, g: {g} kWp, cap: {cap} kWh, p: {p} kW, eff: {eff})\n"
+        ));
+    }
+    s.push_str("  peak_charge 0.4 $/kW per day on sub\n  tariff t\n}\n");
+    s.push_str("agents { each hh controls store.power in -1..1; observe { self.store.soc } }\nreward { mix = 0.6; individual = -bill(self); social = -(cost(n) + 2 * peak(n)) / count(hh) }\n");
+    s.push_str("experiment e { step 1 h; episode 24 h; train days 2023-01-01..2023-06-30; test days 2023-07-01..2023-12-30 }\n");
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, rng_seed: proptest::test_runner::RngSeed::Fixed(2026), failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn jit_matches_the_interpreter_on_random_scenarios(
+        hh in proptest::collection::vec((0.0f64..3.0, 0.0f64..8.0, prop_oneof![Just(0.0), 0.1f64..15.0], prop_oneof![Just(0.0), 0.1f64..8.0], 0.3f64..1.0, any::<bool>()), 1..5),
+        limit in 0.1f64..15.0,
+        two in any::<bool>(),
+        day in 0u32..364,
+        seed in any::<u64>(),
+    ) {
+        let c = check_source("r.grid", &random_text(&hh, limit, two), None, &Options::default());
+        prop_assert!(!c.has_errors(), "{}", common::rendered(&c));
+        let s = c.scenario.expect("checks");
+        differential(&s, &[day, (day + 101) % 364], seed);
+    }
+}
+
+#[test]
+fn non_finite_values_are_reported_by_both_backends() {
+    let text = "gridc 0.1\n\
+        tariff t { import 1e10 $/kWh }\n\
+        template hh() { load demand = 1e300 kW; battery store { capacity 1 kWh; power 1 kW } }\n\
+        network n { bus b; feeder f from b { limit 1 kW }; hh h on f; tariff t }\n\
+        agents { each hh controls store.power in -1..1 }\nreward { mix = 0 }\n\
+        experiment e { train days 2023-01-01; test days 2023-01-02 }\n";
+    let c = check_source("nan.grid", text, None, &Options::default());
+    let s = c.scenario.expect("checks");
+    for backend in [Backend::Interp, Backend::Jit] {
+        let mut env = Env::with_backend(&s, &s.experiments[0], 1, backend).expect("env");
+        env.reset(&[0]);
+        match env.step_households(&[0.0]) {
+            Err(EnvError::Runtime(flags)) => assert_ne!(flags & FLAG_NON_FINITE, 0),
+            other => panic!("{backend:?}: expected a runtime error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn compiled_code_size_does_not_grow_with_households() {
+    let sizes: Vec<usize> = [10usize, 10_000]
+        .iter()
+        .map(|&n| {
+            let text = format!(
+                "gridc 0.1\ntariff t {{ import 0.3 $/kWh }}\ntemplate hh() {{ load demand = 1 kW; battery store {{ capacity 5 kWh; power 2 kW }} }}\n\
+                 network n {{ bus b; feeder f from b {{ limit 10 kW }}; hh h[{n}] on f; tariff t }}\n\
+                 agents {{ each hh controls store.power in -1..1 }}\nreward {{ mix = 0.5 }}\n\
+                 experiment e {{ train days 2023-01-01; test days 2023-01-02 }}\n"
+            );
+            let s = check_source("n.grid", &text, None, &Options::default()).scenario.expect("checks");
+            let ir = gridc::ir::lower(&s, &s.experiments[0]).expect("lower");
+            gridc::sim::jit::JitProgram::compile(&ir).expect("compile").code_bytes
+        })
+        .collect();
+    assert!(sizes[0] > 0);
+    assert_eq!(sizes[0], sizes[1], "code bytes for 10 vs 10 000 households");
+    let _ = (Field::Energy, Scalar::Dt);
+}
