@@ -16,7 +16,8 @@ fn main() {
     let s = c.scenario.expect("community16 checks");
     let exp = &s.experiments[0];
     for batch in [1usize, 64, 1024] {
-        let mut env = Env::new(&s, exp, batch).expect("env");
+        let mut env =
+            Env::with_backend(&s, exp, batch, gridc::sim::env::Backend::Interp).expect("env");
         let days: Vec<u32> = (0..batch as u32).map(|d| d % 365).collect();
         let n = env.ir.households;
         let actions: Vec<f64> = (0..batch * n)

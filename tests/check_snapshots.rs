@@ -31,10 +31,12 @@ fn every_diagnostic_code_has_a_test_file() {
             seen.insert(d.code.to_string());
         }
     }
+    // G0034 comes from `--set` (tests/cli.rs) and G0041 from `gridc sim` (tests/sim_cli.rs).
+    let elsewhere = ["G0034", "G0041"];
     let missing: Vec<String> = CODES
         .iter()
         .map(|c| c.code.to_string())
-        .filter(|c| !seen.contains(c))
+        .filter(|c| !seen.contains(c) && !elsewhere.contains(&c.as_str()))
         .collect();
     assert!(
         missing.is_empty(),

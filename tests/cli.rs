@@ -78,7 +78,7 @@ fn json_diagnostics_carry_positions() {
         "check",
         "--format",
         "json",
-        "tests/check/missing_items.grid",
+        "tests/check/g0037_module_only.grid",
     ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");

@@ -345,7 +345,7 @@ pub fn check_experiment(
                 Diagnostic::error(
                     codes::PROFILE_TOO_SHORT,
                     format!(
-                        "profile `{}` covers {} days, but experiment `{}` needs {}",
+                        "profile `{}` covers {} day(s), but experiment `{}` needs {}",
                         p.name,
                         units::format_number(p.days()),
                         e.name.name,

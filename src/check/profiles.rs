@@ -479,10 +479,7 @@ impl Ctx {
             }
             CsvError::Empty => Diagnostic::error(codes::CSV_VALUE, format!("`{shown}` is empty"))
                 .label(src, span, "this profile"),
-            _ => Diagnostic::error(
-                codes::CSV_VALUE,
-                format!("{shown}:{}: {e}", e.location().map(|l| l.0).unwrap_or(0)),
-            ),
+            _ => Diagnostic::error(codes::CSV_VALUE, format!("{shown}: {e}")),
         };
         if let Some((line, start)) = e.location() {
             d = d

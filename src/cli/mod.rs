@@ -1,6 +1,7 @@
 //! Command-line interface: parse arguments with clap, run a command, map outcomes to
 //! exit codes (0 ok, 1 user error in the input, 2 usage error).
 
+mod bench;
 mod check;
 pub mod explain;
 mod fmt;
@@ -71,6 +72,23 @@ pub enum Command {
         #[arg(long)]
         no_optimum: bool,
     },
+    /// Measure household-steps/s of the interpreter, the JIT and the native reference step.
+    Bench {
+        file: PathBuf,
+        /// Environments stepped together.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Steps per measurement.
+        #[arg(long, default_value_t = 2000)]
+        steps: usize,
+        /// Repetitions (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, String)>,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `gridc explain G0009`.
     Explain {
         /// The code (`G0009`); without it, list all codes.
@@ -136,6 +154,14 @@ pub fn run(cli: Cli) -> i32 {
             overrides,
             no_optimum,
         }),
+        Command::Bench {
+            file,
+            batch,
+            steps,
+            reps,
+            format,
+            overrides,
+        } => bench::run(file, batch, steps, reps, format, overrides),
         Command::Explain { code, markdown } => explain::run(code.as_deref(), markdown),
     }
 }

@@ -4,4 +4,5 @@ pub mod env;
 pub mod interp;
 pub mod jit;
 pub mod kpi;
+pub mod native;
 pub mod report;

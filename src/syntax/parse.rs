@@ -290,6 +290,19 @@ fn syntax_error(
         pest::error::ErrorVariant::CustomError { message } => vec![message.clone()],
     };
     let (found, len) = found_token(text, pos);
+    if found == "`\"`" {
+        let end = text[pos..]
+            .find('\n')
+            .map(|i| pos + i)
+            .unwrap_or(text.len());
+        return Diagnostic::error(code, "unterminated string")
+            .label(
+                source,
+                Span::new(base + pos, base + end),
+                "this string has no closing `\"`",
+            )
+            .help("strings end on the same line with `\"`");
+    }
     let expected = join_alternatives(expected);
     let span = Span::new(base + pos, base + pos + len);
     let mut d = Diagnostic::error(code, format!("expected {expected}, found {found}")).label(

@@ -1,0 +1,128 @@
+//! `gridc bench FILE`: household-steps/s of the interpreter, the JIT and the hand-written
+//! native step, measured in one run with the backends interleaved (median of repetitions),
+//! plus the JIT's compile time.
+
+use super::Format;
+use crate::check::{check_file, Options};
+use crate::diag::render::render;
+use crate::ir::Field;
+use crate::sim::env::{Backend, Env};
+use crate::sim::native;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub fn run(
+    file: PathBuf,
+    batch: usize,
+    steps: usize,
+    reps: usize,
+    format: Format,
+    overrides: Vec<(String, String)>,
+) -> i32 {
+    let checked = check_file(&file, &Options { overrides });
+    for d in &checked.diagnostics {
+        eprint!("{}", render(d, &checked.sources, super::color()));
+    }
+    let Some(s) = checked.scenario else { return 1 };
+    let exp = &s.experiments[0];
+    if batch == 0 || steps == 0 || reps == 0 {
+        eprintln!("error: --batch, --steps and --reps must be positive");
+        return 2;
+    }
+    let days: Vec<u32> = exp
+        .test_days
+        .iter()
+        .flat_map(|(a, b)| *a..=*b)
+        .cycle()
+        .take(batch)
+        .collect();
+    let make = |backend| Env::with_backend(&s, exp, batch, backend);
+    let (mut interp, mut jit, mut nat) = match (
+        make(Backend::Interp),
+        make(Backend::Jit),
+        make(Backend::Interp),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let native_ok = native::supports(&interp.ir);
+    let n = interp.ir.households;
+    let compile_ms = jit.m.jit.as_ref().map(|j| j.compile_ms).unwrap_or(0.0);
+    let code_bytes = jit.m.jit.as_ref().map(|j| j.code_bytes).unwrap_or(0);
+    let actions: Vec<f64> = (0..batch * n)
+        .map(|i| ((i * 7919) % 201) as f64 / 100.0 - 1.0)
+        .collect();
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    for env in [&mut interp, &mut jit, &mut nat] {
+        env.reset(&days);
+        env.m.h_mut(Field::Action).copy_from_slice(&actions);
+    }
+    for _ in 0..reps {
+        for (k, env) in [&mut interp, &mut jit, &mut nat].into_iter().enumerate() {
+            if k == 2 && !native_ok {
+                continue;
+            }
+            // Batteries drift to full/empty over many steps: restart the episode's state
+            // each repetition so every backend does the same work.
+            env.reset(&days);
+            env.m.h_mut(Field::Action).copy_from_slice(&actions);
+            let t = Instant::now();
+            for _ in 0..steps {
+                if k == 2 {
+                    native::step(&mut env.m, &env.ir);
+                } else {
+                    env.m.step(&env.ir);
+                }
+            }
+            times[k].push(t.elapsed().as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    let work = (batch * n * steps) as f64;
+    let rate = |v: &mut Vec<f64>| median(v).map(|t| work / t);
+    let (ri, rj, rn) = (
+        rate(&mut times[0]),
+        rate(&mut times[1]),
+        rate(&mut times[2]),
+    );
+    match format {
+        Format::Json => {
+            let doc = json!({
+                "scenario": s.name, "households": n, "batch": batch, "steps": steps, "repetitions": reps,
+                "compile_ms": compile_ms, "code_bytes": code_bytes,
+                "interp_household_steps_per_s": ri, "jit_household_steps_per_s": rj, "native_household_steps_per_s": rn,
+                "jit_over_interp": ri.zip(rj).map(|(i, j)| j / i),
+                "native_time_over_jit_time": rj.zip(rn).map(|(j, n)| j / n),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Text => {
+            println!(
+                "{}: {n} households × batch {batch}, {steps} steps, median of {reps}",
+                s.name
+            );
+            let show = |name: &str, r: Option<f64>| match r {
+                Some(r) => println!("  {name:<7} {:>10.2} M household-steps/s", r / 1e6),
+                None => println!("  {name:<7} {:>10}", "n/a"),
+            };
+            show("interp", ri);
+            show("jit", rj);
+            show("native", rn);
+            if let (Some(i), Some(j)) = (ri, rj) {
+                println!("  jit / interp speed: {:.1}×", j / i);
+            }
+            if let (Some(j), Some(nv)) = (rj, rn) {
+                println!("  native / jit time:  {:.2}", j / nv);
+            }
+            println!("  compile: {compile_ms:.2} ms, {code_bytes} bytes of machine code");
+        }
+    }
+    0
+}
