@@ -147,3 +147,54 @@ fn compiled_code_size_does_not_grow_with_households() {
     assert_eq!(sizes[0], sizes[1], "code bytes for 10 vs 10 000 households");
     let _ = (Field::Energy, Scalar::Dt);
 }
+
+#[test]
+fn native_matches_the_interpreter_on_the_reference_model() {
+    for path in common::files_in("examples") {
+        let s = common::check(&path).scenario.expect("example checks");
+        let exp = &s.experiments[0];
+        let days = [3u32, 100, 200, 330];
+        let mut a = Env::with_backend(&s, exp, days.len(), Backend::Interp).expect("env");
+        let mut b = Env::with_backend(&s, exp, days.len(), Backend::Interp).expect("env");
+        assert!(gridc::sim::native::supports(&a.ir));
+        a.reset(&days);
+        b.reset(&days);
+        let mut x: u64 = 77;
+        for t in 0..a.steps() {
+            let actions: Vec<f64> = (0..days.len() * a.ir.households)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 3001) as f64 / 1000.0 - 1.5
+                })
+                .collect();
+            a.m.h_mut(Field::Action).copy_from_slice(&actions);
+            b.m.h_mut(Field::Action).copy_from_slice(&actions);
+            let fa = a.m.step(&a.ir);
+            let fb = gridc::sim::native::step(&mut b.m, &b.ir);
+            assert_eq!(fa, fb);
+            for f in 0..FIELDS {
+                assert!(bits(&a.m.house[f]) == bits(&b.m.house[f]), "{}: step {t}: household field {f} differs", path.display());
+                assert!(bits(&a.m.feed[f]) == bits(&b.m.feed[f]), "step {t}: feeder field {f} differs");
+            }
+            for sc in 0..SCALARS {
+                assert!(bits(&a.m.scalar[sc]) == bits(&b.m.scalar[sc]), "step {t}: scalar {sc} differs");
+            }
+        }
+    }
+}
+
+#[test]
+fn bench_reports_the_json_contract() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridc"))
+        .args(["bench", "examples/quickstart.grid", "--batch", "4", "--steps", "50", "--reps", "5", "--format", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run gridc bench");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for key in ["households", "batch", "compile_ms", "interp_household_steps_per_s", "jit_household_steps_per_s", "native_household_steps_per_s"] {
+        assert!(v[key].is_number(), "`{key}` missing in {v}");
+    }
+}
