@@ -175,11 +175,21 @@ fn native_matches_the_interpreter_on_the_reference_model() {
             let fb = gridc::sim::native::step(&mut b.m, &b.ir);
             assert_eq!(fa, fb);
             for f in 0..FIELDS {
-                assert!(bits(&a.m.house[f]) == bits(&b.m.house[f]), "{}: step {t}: household field {f} differs", path.display());
-                assert!(bits(&a.m.feed[f]) == bits(&b.m.feed[f]), "step {t}: feeder field {f} differs");
+                assert!(
+                    bits(&a.m.house[f]) == bits(&b.m.house[f]),
+                    "{}: step {t}: household field {f} differs",
+                    path.display()
+                );
+                assert!(
+                    bits(&a.m.feed[f]) == bits(&b.m.feed[f]),
+                    "step {t}: feeder field {f} differs"
+                );
             }
             for sc in 0..SCALARS {
-                assert!(bits(&a.m.scalar[sc]) == bits(&b.m.scalar[sc]), "step {t}: scalar {sc} differs");
+                assert!(
+                    bits(&a.m.scalar[sc]) == bits(&b.m.scalar[sc]),
+                    "step {t}: scalar {sc} differs"
+                );
             }
         }
     }
@@ -188,13 +198,36 @@ fn native_matches_the_interpreter_on_the_reference_model() {
 #[test]
 fn bench_reports_the_json_contract() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridc"))
-        .args(["bench", "examples/quickstart.grid", "--batch", "4", "--steps", "50", "--reps", "5", "--format", "json"])
+        .args([
+            "bench",
+            "examples/quickstart.grid",
+            "--batch",
+            "4",
+            "--steps",
+            "50",
+            "--reps",
+            "5",
+            "--format",
+            "json",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run gridc bench");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    for key in ["households", "batch", "compile_ms", "interp_household_steps_per_s", "jit_household_steps_per_s", "native_household_steps_per_s"] {
+    for key in [
+        "households",
+        "batch",
+        "compile_ms",
+        "interp_household_steps_per_s",
+        "jit_household_steps_per_s",
+        "native_household_steps_per_s",
+    ] {
         assert!(v[key].is_number(), "`{key}` missing in {v}");
     }
 }
