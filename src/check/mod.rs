@@ -97,7 +97,7 @@ pub struct Ctx {
 }
 
 pub fn check_file(path: &Path, options: &Options) -> Checked {
-    let mut sources = Sources::new();
+    let sources = Sources::new();
     let name = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -117,24 +117,7 @@ pub fn check_file(path: &Path, options: &Options) -> Checked {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let (text, utf8_error) = decode(&bytes);
-    let id = sources.add(SourceFile {
-        name,
-        text,
-        dir: Some(dir),
-        embedded: false,
-    });
-    if let Some(at) = utf8_error {
-        let d = not_utf8(id, at);
-        return Checked {
-            sources,
-            scenario: None,
-            diagnostics: vec![d],
-
-            main_source: Some(id),
-        };
-    }
-    check_main(sources, id, options)
+    check_bytes(&name, &bytes, Some(dir), options)
 }
 
 /// Check text that is not on disk (tests, stdin). Relative paths resolve against `dir`.

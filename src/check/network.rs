@@ -426,19 +426,7 @@ fn positive(
     dim: Dim,
     what: &str,
 ) -> Option<f64> {
-    let e = prop_expr(ctx, src, p)?;
-    let v = ctx.eval_const(scope, e, dim, what)?;
-    if v <= 0.0 {
-        ctx.diags.push(
-            Diagnostic::error(
-                codes::OUT_OF_RANGE,
-                format!("{what} must be positive, found {}", units::show(v, dim)),
-            )
-            .label(src, e.span(), "must be > 0"),
-        );
-        return None;
-    }
-    Some(v)
+    at_least(ctx, src, scope, p, dim, what, true)
 }
 
 fn non_negative(
@@ -449,15 +437,33 @@ fn non_negative(
     dim: Dim,
     what: &str,
 ) -> Option<f64> {
+    at_least(ctx, src, scope, p, dim, what, false)
+}
+
+/// A property's constant value, required > 0 (`strict`) or ≥ 0.
+fn at_least(
+    ctx: &mut Ctx,
+    src: SourceId,
+    scope: Scope,
+    p: &Property,
+    dim: Dim,
+    what: &str,
+    strict: bool,
+) -> Option<f64> {
     let e = prop_expr(ctx, src, p)?;
     let v = ctx.eval_const(scope, e, dim, what)?;
-    if v < 0.0 {
+    if v < 0.0 || (strict && v == 0.0) {
+        let (rule, label) = if strict {
+            ("must be positive", "must be > 0")
+        } else {
+            ("cannot be negative", "must be >= 0")
+        };
         ctx.diags.push(
             Diagnostic::error(
                 codes::OUT_OF_RANGE,
-                format!("{what} cannot be negative, found {}", units::show(v, dim)),
+                format!("{what} {rule}, found {}", units::show(v, dim)),
             )
-            .label(src, e.span(), "must be >= 0"),
+            .label(src, e.span(), label),
         );
         return None;
     }

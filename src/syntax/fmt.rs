@@ -761,17 +761,7 @@ fn quantity(q: &Quantity) -> String {
 
 /// `$/kWh`, `kW*h`, `h^-1`.
 fn unit(u: &UnitExpr) -> String {
-    let mut s = String::new();
-    for (i, t) in u.terms.iter().enumerate() {
-        if i > 0 {
-            s.push(if t.divide { '/' } else { '*' });
-        }
-        s.push_str(&t.atom);
-        if t.power != 1 {
-            s.push_str(&format!("^{}", t.power));
-        }
-    }
-    s
+    crate::check::units::unit_text(u)
 }
 
 fn string_lit(value: &str) -> String {
