@@ -170,3 +170,19 @@ fn a_scenario_without_batteries_is_diagnosed() {
     assert!(err.contains("G0029"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn both_backends_print_the_same_results() {
+    let args = [
+        "sim",
+        "examples/quickstart.grid",
+        "--format",
+        "json",
+        "--days",
+        "2023-06-01..2023-06-07",
+    ];
+    let (c1, jit, _) = gridc(&[&args[..], &["--backend", "jit"]].concat());
+    let (c2, interp, _) = gridc(&[&args[..], &["--backend", "interp"]].concat());
+    assert_eq!((c1, c2), (0, 0));
+    assert_eq!(jit, interp);
+}

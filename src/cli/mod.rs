@@ -71,6 +71,9 @@ pub enum Command {
         /// Skip the LP optima.
         #[arg(long)]
         no_optimum: bool,
+        /// Run the step on the Cranelift JIT (default) or the reference interpreter.
+        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
+        backend: crate::sim::env::Backend,
     },
     /// Measure household-steps/s of the interpreter, the JIT and the native reference step.
     Bench {
@@ -144,6 +147,7 @@ pub fn run(cli: Cli) -> i32 {
             format,
             overrides,
             no_optimum,
+            backend,
         } => sim::run(sim::Args {
             file,
             experiment,
@@ -153,6 +157,7 @@ pub fn run(cli: Cli) -> i32 {
             format,
             overrides,
             no_optimum,
+            backend,
         }),
         Command::Bench {
             file,

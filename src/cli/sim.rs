@@ -18,6 +18,7 @@ pub struct Args {
     pub format: Format,
     pub overrides: Vec<(String, String)>,
     pub no_optimum: bool,
+    pub backend: crate::sim::env::Backend,
 }
 
 pub fn run(a: Args) -> i32 {
@@ -105,6 +106,7 @@ pub fn run(a: Args) -> i32 {
         }
     });
     let opts = SimOptions {
+        backend: a.backend,
         baselines,
         optimum: !a.no_optimum && exp.optimum.is_some(),
         trace_policy,

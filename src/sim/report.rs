@@ -55,6 +55,7 @@ pub struct SimOptions {
     pub optimum: bool,
     /// Which policy's trace to keep (`--trace`).
     pub trace_policy: Option<String>,
+    pub backend: crate::sim::env::Backend,
 }
 
 pub fn simulate(
@@ -63,7 +64,7 @@ pub fn simulate(
     days: &[u32],
     opts: &SimOptions,
 ) -> Result<SimResults, SimError> {
-    let mut env = Env::new(s, exp, days.len())?;
+    let mut env = Env::with_backend(s, exp, days.len(), opts.backend)?;
     let mut results = BTreeMap::new();
     let mut order = Vec::new();
     let mut residual: f64 = 0.0;
