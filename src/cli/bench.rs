@@ -99,7 +99,7 @@ pub fn run(
                 "compile_ms": compile_ms, "code_bytes": code_bytes,
                 "interp_household_steps_per_s": ri, "jit_household_steps_per_s": rj, "native_household_steps_per_s": rn,
                 "jit_over_interp": ri.zip(rj).map(|(i, j)| j / i),
-                "native_time_over_jit_time": rj.zip(rn).map(|(j, n)| j / n),
+                "jit_time_over_native_time": rj.zip(rn).map(|(j, n)| n / j),
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
@@ -119,7 +119,7 @@ pub fn run(
                 println!("  jit / interp speed: {:.1}×", j / i);
             }
             if let (Some(j), Some(nv)) = (rj, rn) {
-                println!("  native / jit time:  {:.2}", j / nv);
+                println!("  jit time / native time: {:.2}", nv / j);
             }
             println!("  compile: {compile_ms:.2} ms, {code_bytes} bytes of machine code");
         }

@@ -76,10 +76,12 @@ impl Machine {
     /// failed checks' flags (`ir::FLAG_*`); 0 when every check passed.
     pub fn step(&mut self, ir: &Ir) -> u32 {
         let mut flags = 0;
+        // Borrow the compiled program out of `self` for the step (no refcount traffic).
+        let jit = self.jit.take();
         for (i, stage) in ir.program.iter().enumerate() {
             match stage {
                 Stage::Map(k) => {
-                    flags |= match self.jit.clone() {
+                    flags |= match &jit {
                         Some(j) => j.run(
                             i,
                             &mut self.house,
@@ -136,6 +138,7 @@ impl Machine {
                 }
             }
         }
+        self.jit = jit;
         flags
     }
 

@@ -14,6 +14,9 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 use std::collections::BTreeMap;
 
+/// Upper bound on fields and scalars (both enums are far smaller).
+const MAX_ARRAYS: usize = 64;
+
 type KernelFn = unsafe extern "C" fn(*const *mut f64, *const *mut f64, i64, i64) -> i32;
 
 #[derive(Debug, thiserror::Error)]
@@ -151,8 +154,16 @@ impl JitProgram {
             scalars.iter().all(|a| a.len() >= batch),
             "scalar arrays shorter than the batch"
         );
-        let ptrs: Vec<*mut f64> = table.iter_mut().map(|a| a.as_mut_ptr()).collect();
-        let sptrs: Vec<*mut f64> = scalars.iter_mut().map(|a| a.as_mut_ptr()).collect();
+        // Pointer tables on the stack: no allocation per call.
+        assert!(table.len() <= MAX_ARRAYS && scalars.len() <= MAX_ARRAYS);
+        let mut ptrs = [std::ptr::null_mut::<f64>(); MAX_ARRAYS];
+        let mut sptrs = [std::ptr::null_mut::<f64>(); MAX_ARRAYS];
+        for (p, a) in ptrs.iter_mut().zip(table.iter_mut()) {
+            *p = a.as_mut_ptr();
+        }
+        for (p, a) in sptrs.iter_mut().zip(scalars.iter_mut()) {
+            *p = a.as_mut_ptr();
+        }
         // SAFETY: the kernel reads and writes `ptrs[f][0..batch·per_env]` and
         // `sptrs[s][0..batch]` only, which the asserts above guarantee exist; the arrays
         // are borrowed mutably for the duration of the call.
