@@ -11,3 +11,4 @@ pub mod sim;
 pub mod source;
 pub mod stdlib_files;
 pub mod syntax;
+pub mod train;

@@ -1,0 +1,3 @@
+//! Training: neural networks (`nn`). The PPO family and MADDPG build on it (issue 6).
+
+pub mod nn;
