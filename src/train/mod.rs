@@ -1,3 +1,4 @@
 //! Training: neural networks (`nn`). The PPO family and MADDPG build on it (issue 6).
 
+pub mod buffer;
 pub mod nn;
