@@ -1,0 +1,322 @@
+//! PPO for many agents, readable top to bottom (CleanRL style): IPPO (each agent's critic
+//! sees its own observation) and MAPPO (a centralised critic sees every agent's
+//! observation). Parameters are shared between agents, with a one-hot agent id appended to
+//! the inputs. Policy: a tanh-squashed Gaussian; the squash's Jacobian depends only on the
+//! pre-squash sample u, so it cancels in the PPO ratio and u is what the buffer keeps.
+
+use super::buffer::gae;
+use super::nn::{Activation, Adam, Mlp};
+use crate::sim::env::{Env, EnvError};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// Hyper-parameters, with the defaults used unless a run overrides them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PpoConfig {
+    /// Centralised critic (MAPPO) instead of per-agent critics (IPPO).
+    pub centralised_critic: bool,
+    /// Adam learning rate for actor and critic.
+    pub lr: f32,
+    /// Discount per step.
+    pub gamma: f32,
+    /// GAE λ.
+    pub lambda: f32,
+    /// Clip range of the probability ratio.
+    pub clip: f32,
+    /// Optimisation epochs per rollout.
+    pub epochs: usize,
+    /// Minibatches per epoch.
+    pub minibatches: usize,
+    /// Entropy bonus weight.
+    pub entropy_coef: f32,
+    /// Global gradient-norm limit.
+    pub max_grad_norm: f32,
+    /// Hidden layer width (two hidden layers, tanh).
+    pub hidden: usize,
+    /// Initial log standard deviation of the policy.
+    pub init_log_std: f32,
+    /// Multiplies rewards before learning (costs in $ per step are small numbers).
+    pub reward_scale: f32,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        PpoConfig {
+            centralised_critic: false,
+            lr: 3e-3,
+            gamma: 0.99,
+            lambda: 0.95,
+            clip: 0.2,
+            epochs: 8,
+            minibatches: 4,
+            entropy_coef: 0.0,
+            max_grad_norm: 0.5,
+            hidden: 64,
+            init_log_std: -0.5,
+            reward_scale: 1.0,
+        }
+    }
+}
+
+pub struct Ppo {
+    pub cfg: PpoConfig,
+    pub actor: Mlp,
+    pub critic: Mlp,
+    pub log_std: Vec<f32>,
+    actor_opt: Adam,
+    critic_opt: Adam,
+    log_std_m: Vec<f32>,
+    log_std_v: Vec<f32>,
+    rng: rand::rngs::StdRng,
+    agents: usize,
+    obs_dim: usize,
+    act_dim: usize,
+}
+
+/// One rollout's statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct Update {
+    pub mean_episode_return: f64,
+    pub policy_loss: f32,
+    pub value_loss: f32,
+}
+
+impl Ppo {
+    pub fn new(env: &Env, cfg: PpoConfig, seed: u64) -> Ppo {
+        let (n, od, ad) = (env.agents(), env.obs_dim(), env.act_dim());
+        let actor_in = od + n;
+        let critic_in = if cfg.centralised_critic {
+            od * n + n
+        } else {
+            od + n
+        };
+        let h = cfg.hidden;
+        let actor = Mlp::new(
+            &[actor_in, h, h, ad],
+            Activation::Tanh,
+            Activation::Identity,
+            0.01,
+            seed,
+        );
+        let critic = Mlp::new(
+            &[critic_in, h, h, 1],
+            Activation::Tanh,
+            Activation::Identity,
+            1.0,
+            seed.wrapping_add(1),
+        );
+        Ppo {
+            actor_opt: Adam::new(&actor, cfg.lr),
+            critic_opt: Adam::new(&critic, cfg.lr),
+            log_std: vec![cfg.init_log_std; ad],
+            log_std_m: vec![0.0; ad],
+            log_std_v: vec![0.0; ad],
+            rng: rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(2)),
+            cfg,
+            actor,
+            critic,
+            agents: n,
+            obs_dim: od,
+            act_dim: ad,
+        }
+    }
+
+    /// Actor inputs: each agent's observation followed by its one-hot id.
+    fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
+        let (n, od) = (self.agents, self.obs_dim);
+        Array2::from_shape_fn((batch * n, od + n), |(r, c)| {
+            if c < od {
+                obs[r * od + c]
+            } else if c - od == r % n {
+                1.0
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// Critic inputs: own (IPPO) or everyone's (MAPPO) observation, plus the one-hot id.
+    fn critic_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
+        if !self.cfg.centralised_critic {
+            return self.actor_inputs(obs, batch);
+        }
+        let (n, od) = (self.agents, self.obs_dim);
+        Array2::from_shape_fn((batch * n, od * n + n), |(r, c)| {
+            let env = r / n;
+            if c < od * n {
+                obs[env * n * od + c]
+            } else if c - od * n == r % n {
+                1.0
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// Deterministic actions tanh(μ) for evaluation (`batch × agents × act_dim`).
+    pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
+        self.actor
+            .predict(&self.actor_inputs(obs, batch))
+            .iter()
+            .map(|m| m.tanh())
+            .collect()
+    }
+
+    /// Collect one episode on every environment of the batch (one day each), then update.
+    pub fn train_episode(&mut self, env: &mut Env, days: &[u32]) -> Result<Update, EnvError> {
+        let (n, ad) = (self.agents, self.act_dim);
+        let batch = days.len();
+        let rows = batch * n;
+        // 1. Rollout with the stochastic policy.
+        let mut obs = env.reset(days);
+        let (mut all_obs, mut all_u, mut all_logp, mut all_v, mut all_r, mut all_done) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        let std: Vec<f32> = self.log_std.iter().map(|l| l.exp()).collect();
+        loop {
+            let mu = self.actor.predict(&self.actor_inputs(&obs, batch));
+            let v = self.critic.predict(&self.critic_inputs(&obs, batch));
+            let mut u = vec![0.0f32; rows * ad];
+            let mut logp = vec![0.0f32; rows];
+            for r in 0..rows {
+                for j in 0..ad {
+                    let eps: f32 = StandardNormal.sample(&mut self.rng);
+                    u[r * ad + j] = mu[(r, j)] + std[j] * eps;
+                    logp[r] += -0.5 * eps * eps - self.log_std[j] - 0.918_938_5;
+                }
+            }
+            let actions: Vec<f32> = u.iter().map(|x| x.tanh()).collect();
+            let (next, rewards, done) = env.step(&actions)?;
+            all_obs.push(obs);
+            all_u.push(u);
+            all_logp.push(logp);
+            all_v.extend(v.iter().copied());
+            all_r.extend(rewards.iter().map(|r| r * self.cfg.reward_scale));
+            all_done.extend(std::iter::repeat_n(done, rows));
+            obs = next;
+            if done {
+                break;
+            }
+        }
+        let steps = all_obs.len();
+        // 2. Advantages (the episode ends: bootstrap value 0).
+        all_v.extend(std::iter::repeat_n(0.0, rows));
+        let (adv, ret) = gae(
+            &all_r,
+            &all_v,
+            &all_done,
+            rows,
+            self.cfg.gamma,
+            self.cfg.lambda,
+        );
+        let episode_return = all_r.iter().map(|r| *r as f64).sum::<f64>()
+            / rows as f64
+            / self.cfg.reward_scale as f64;
+        // Flatten samples: index s = t * rows + r.
+        let od = self.obs_dim;
+        let samples = steps * rows;
+        let obs_flat: Vec<f32> = all_obs.concat();
+        let u_flat: Vec<f32> = all_u.concat();
+        let logp_flat: Vec<f32> = all_logp.concat();
+        // 3. Optimise: epochs × minibatches over whole environments-steps (keeping the
+        //    agents of one environment-step together, as the centralised critic needs).
+        let units = steps * batch;
+        let mb_units = (units / self.cfg.minibatches.max(1)).max(1);
+        let mut order: Vec<usize> = (0..units).collect();
+        let (mut pl, mut vl) = (0.0, 0.0);
+        for _ in 0..self.cfg.epochs {
+            // Fisher–Yates with the seeded generator.
+            for i in (1..order.len()).rev() {
+                let j = (rand::RngExt::random_range(&mut self.rng, 0..=i)) as usize;
+                order.swap(i, j);
+            }
+            for chunk in order.chunks(mb_units) {
+                let m = chunk.len();
+                let mut o = vec![0.0f32; m * n * od];
+                let mut idx = Vec::with_capacity(m * n);
+                for (q, &unit) in chunk.iter().enumerate() {
+                    o[q * n * od..(q + 1) * n * od]
+                        .copy_from_slice(&obs_flat[unit * n * od..(unit + 1) * n * od]);
+                    idx.extend((0..n).map(|a| unit * n + a));
+                }
+                let a_mb: Vec<f32> = idx.iter().map(|&s| adv[s]).collect();
+                let mean = a_mb.iter().sum::<f32>() / a_mb.len() as f32;
+                let sd = (a_mb.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>()
+                    / a_mb.len() as f32)
+                    .sqrt()
+                    + 1e-8;
+                // Actor: clipped surrogate.
+                let (mu, tape) = self.actor.forward(&self.actor_inputs(&o, m));
+                let mut dmu = Array2::zeros(mu.raw_dim());
+                let mut dlog_std = vec![0.0f32; ad];
+                let mut loss = 0.0;
+                for (row, &s) in idx.iter().enumerate() {
+                    let a_norm = (adv[s] - mean) / sd;
+                    let mut logp = 0.0;
+                    for j in 0..ad {
+                        let z = (u_flat[s * ad + j] - mu[(row, j)]) / self.log_std[j].exp();
+                        logp += -0.5 * z * z - self.log_std[j] - 0.918_938_5;
+                    }
+                    let ratio = (logp - logp_flat[s]).exp();
+                    let clipped = ratio.clamp(1.0 - self.cfg.clip, 1.0 + self.cfg.clip);
+                    loss += -(ratio * a_norm).min(clipped * a_norm);
+                    // ∂L/∂logp = −A·r where the unclipped term is the minimum, else 0.
+                    let active = ratio * a_norm <= clipped * a_norm;
+                    let dlogp = if active { -a_norm * ratio } else { 0.0 } / idx.len() as f32;
+                    for j in 0..ad {
+                        let sig = self.log_std[j].exp();
+                        let z = (u_flat[s * ad + j] - mu[(row, j)]) / sig;
+                        dmu[(row, j)] = dlogp * z / sig;
+                        dlog_std[j] +=
+                            dlogp * (z * z - 1.0) - self.cfg.entropy_coef / idx.len() as f32;
+                    }
+                }
+                pl = loss / idx.len() as f32;
+                let (mut g, _) = self.actor.backward(&tape, &dmu);
+                g.clip(self.cfg.max_grad_norm);
+                self.actor_opt.step(&mut self.actor, &g);
+                self.step_log_std(&dlog_std);
+                // Critic: squared error to the GAE returns.
+                let (v, tape) = self.critic.forward(&self.critic_inputs(&o, m));
+                let mut dv = Array2::zeros(v.raw_dim());
+                let mut vloss = 0.0;
+                for (row, &s) in idx.iter().enumerate() {
+                    let e = v[(row, 0)] - ret[s];
+                    vloss += 0.5 * e * e;
+                    dv[(row, 0)] = e / idx.len() as f32;
+                }
+                vl = vloss / idx.len() as f32;
+                let (mut g, _) = self.critic.backward(&tape, &dv);
+                g.clip(self.cfg.max_grad_norm);
+                self.critic_opt.step(&mut self.critic, &g);
+            }
+        }
+        let _ = samples;
+        Ok(Update {
+            mean_episode_return: episode_return,
+            policy_loss: pl,
+            value_loss: vl,
+        })
+    }
+
+    /// Adam on the state-independent log standard deviations.
+    fn step_log_std(&mut self, g: &[f32]) {
+        let t = self.actor_opt.t.max(1) as i32;
+        let (b1, b2) = (0.9f32, 0.999f32);
+        for j in 0..g.len() {
+            self.log_std_m[j] = b1 * self.log_std_m[j] + (1.0 - b1) * g[j];
+            self.log_std_v[j] = b2 * self.log_std_v[j] + (1.0 - b2) * g[j] * g[j];
+            let mh = self.log_std_m[j] / (1.0 - b1.powi(t));
+            let vh = self.log_std_v[j] / (1.0 - b2.powi(t));
+            self.log_std[j] =
+                (self.log_std[j] - self.cfg.lr * mh / (vh.sqrt() + 1e-8)).clamp(-5.0, 1.0);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Learning on tiny problems with a known optimum (issue 6): one household, two 12-hour
+//! steps, cheap then dear import. The LP optimum charges in step 1 and discharges in step 2;
+//! PPO (IPPO and MAPPO) must reach ≥ 90 % of the optimum's savings over no battery.
+
+mod common;
+use gridc::baselines::lp;
+use gridc::check::{check_source, Options};
+use gridc::ir::Scalar;
+use gridc::sim::env::{episode, Env};
+use gridc::train::ppo::{Ppo, PpoConfig};
+
+const ARBITRAGE: &str = "gridc 0.1\n\
+    tariff tou { import schedule { 00:00..12:00 => 0.10 $/kWh; 12:00..24:00 => 0.50 $/kWh }; export 0 $/kWh }\n\
+    template hh() { load demand = 2 kW; battery store { capacity 10 kWh; power 5 kW; charge_efficiency 0.9; discharge_efficiency 0.9; soc 0..1; start 0.5 } }\n\
+    network net { bus sub; feeder f from sub { limit 100 kW }; hh a on f; tariff tou }\n\
+    agents { each hh controls store.power in -1..1; observe { time.hour, self.store.soc } }\n\
+    reward { mix = 0 }\n\
+    experiment e { step 12 h; episode 24 h; train days 2023-01-01; test days 2023-01-02 }\n";
+
+fn eval_cost(ppo: &Ppo, env: &mut Env, day: u32) -> f64 {
+    let mut obs = env.reset(&[day]);
+    let mut cost = 0.0;
+    loop {
+        let a = ppo.act_deterministic(&obs, 1);
+        let (next, _, done) = env.step(&a).expect("step");
+        cost += env.m.s(Scalar::CommunityCost, 0);
+        obs = next;
+        if done {
+            return cost;
+        }
+    }
+}
+
+fn learns_arbitrage(centralised: bool) {
+    let c = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default());
+    assert!(!c.has_errors(), "{}", common::rendered(&c));
+    let s = c.scenario.expect("checks");
+    let exp = &s.experiments[0];
+    let mut env = Env::new(&s, exp, 16).expect("env");
+    let ep = episode(&s, exp, 0, env.steps(), 0);
+    let optimum = lp::solve(&env.ir, &ep, true).expect("LP").objective;
+    let no_battery = 0.10 * 2.0 * 12.0 + 0.50 * 2.0 * 12.0;
+    let cfg = PpoConfig {
+        centralised_critic: centralised,
+        ..PpoConfig::default()
+    };
+    let mut ppo = Ppo::new(&env, cfg, 1);
+    for _ in 0..150 {
+        ppo.train_episode(&mut env, &[0; 16]).expect("train");
+    }
+    let mut eval_env = Env::new(&s, exp, 1).expect("env");
+    let cost = eval_cost(&ppo, &mut eval_env, 0);
+    let share = (no_battery - cost) / (no_battery - optimum);
+    assert!(share >= 0.9, "PPO (centralised {centralised}) reached {:.1} % of the optimum's savings (cost {cost:.3}, optimum {optimum:.3}, no battery {no_battery:.3})", share * 100.0);
+}
+
+#[test]
+fn ippo_learns_arbitrage() {
+    learns_arbitrage(false);
+}
+
+#[test]
+fn mappo_learns_arbitrage() {
+    learns_arbitrage(true);
+}
+
+#[test]
+fn training_is_deterministic_given_the_seed() {
+    let s = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default())
+        .scenario
+        .expect("checks");
+    let exp = &s.experiments[0];
+    let run = || {
+        let mut env = Env::new(&s, exp, 4).expect("env");
+        let mut ppo = Ppo::new(&env, PpoConfig::default(), 9);
+        let mut returns = Vec::new();
+        for _ in 0..5 {
+            returns.push(
+                ppo.train_episode(&mut env, &[0; 4])
+                    .expect("train")
+                    .mean_episode_return,
+            );
+        }
+        (returns, ppo.actor.clone(), ppo.log_std.clone())
+    };
+    assert_eq!(run(), run());
+}
