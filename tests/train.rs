@@ -85,3 +85,148 @@ fn training_is_deterministic_given_the_seed() {
     };
     assert_eq!(run(), run());
 }
+
+mod cli {
+    use std::process::Command;
+
+    fn gridc(args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_gridc"))
+            .args(args)
+            .output()
+            .expect("run gridc");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn without_wall_time(summary: &str) -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(summary).expect("summary JSON");
+        v.as_object_mut().expect("object").remove("wall_s");
+        v
+    }
+
+    #[test]
+    fn resume_ends_identical_to_an_uninterrupted_run() {
+        let dir = std::env::temp_dir().join(format!("gridc-train-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let grid = dir.join("arbitrage.grid");
+        std::fs::write(&grid, super::ARBITRAGE).expect("write");
+        let g = grid.to_str().unwrap_or_default();
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        // batch 4 × 2 steps = 8 environment steps per update.
+        let (c1, out_a, err) = gridc(&[
+            "train",
+            g,
+            "--algo",
+            "mappo",
+            "--seed",
+            "3",
+            "--batch",
+            "4",
+            "--budget",
+            "160",
+            "--out",
+            a.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(c1, 0, "{err}");
+        let (c2, _, err) = gridc(&[
+            "train",
+            g,
+            "--algo",
+            "mappo",
+            "--seed",
+            "3",
+            "--batch",
+            "4",
+            "--budget",
+            "72",
+            "--out",
+            b.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(c2, 0, "{err}");
+        let (c3, out_b, err) = gridc(&[
+            "train",
+            g,
+            "--algo",
+            "mappo",
+            "--seed",
+            "3",
+            "--batch",
+            "4",
+            "--budget",
+            "160",
+            "--resume",
+            "--out",
+            b.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(c3, 0, "{err}");
+        assert_eq!(without_wall_time(&out_a), without_wall_time(&out_b));
+        let ck =
+            |d: &std::path::Path| std::fs::read(d.join("checkpoint.json")).expect("checkpoint");
+        assert_eq!(ck(&a), ck(&b), "checkpoint bytes differ");
+        assert_eq!(
+            std::fs::read(a.join("curve.csv")).ok(),
+            std::fs::read(b.join("curve.csv")).ok()
+        );
+        // A mismatched checkpoint (other seed) is refused, leaving it untouched.
+        let (c4, _, err) = gridc(&[
+            "train",
+            g,
+            "--algo",
+            "mappo",
+            "--seed",
+            "4",
+            "--batch",
+            "4",
+            "--budget",
+            "160",
+            "--resume",
+            "--out",
+            b.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(c4, 1, "{err}");
+        assert_eq!(ck(&a), ck(&b));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bad_requests_are_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("gridc-train-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let grid = dir.join("arbitrage.grid");
+        std::fs::write(&grid, super::ARBITRAGE).expect("write");
+        let g = grid.to_str().unwrap_or_default();
+        let out = dir.join("out");
+        let (code, _, err) = gridc(&[
+            "train",
+            g,
+            "--algo",
+            "ippo",
+            "--budget",
+            "3",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("too small"), "{err}");
+        assert!(!out.join("summary.json").exists());
+        assert_eq!(gridc(&["train", g, "--algo", "sac"]).0, 2);
+        std::fs::create_dir_all(&out).expect("out dir");
+        std::fs::write(out.join("checkpoint.json"), "{ not json").expect("write");
+        let (code, _, err) = gridc(&[
+            "train",
+            g,
+            "--algo",
+            "ippo",
+            "--budget",
+            "64",
+            "--resume",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(code, 1, "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

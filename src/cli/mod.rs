@@ -6,6 +6,7 @@ mod check;
 pub mod explain;
 mod fmt;
 mod sim;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -74,6 +75,31 @@ pub enum Command {
         /// Run the step on the Cranelift JIT (default) or the reference interpreter.
         #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
         backend: crate::sim::env::Backend,
+    },
+    /// Train agents (IPPO or MAPPO) on the experiment's train days and evaluate them on
+    /// its test days against greedy and the optimum. Writes DIR/summary.json,
+    /// DIR/curve.csv and DIR/checkpoint.json.
+    Train {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        algo: train::Algo,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Environment steps (batch × steps per episode per update); default: the experiment's budget.
+        #[arg(long)]
+        budget: Option<u64>,
+        #[arg(long, default_value = "runs/train")]
+        out: PathBuf,
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, String)>,
+        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
+        backend: crate::sim::env::Backend,
+        /// Continue from DIR/checkpoint.json.
+        #[arg(long)]
+        resume: bool,
+        /// Environments (days) per update.
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
     },
     /// Measure household-steps/s of the interpreter, the JIT and the native reference step.
     Bench {
@@ -158,6 +184,27 @@ pub fn run(cli: Cli) -> i32 {
             overrides,
             no_optimum,
             backend,
+        }),
+        Command::Train {
+            file,
+            algo,
+            seed,
+            budget,
+            out,
+            overrides,
+            backend,
+            resume,
+            batch,
+        } => train::run(train::Args {
+            file,
+            algo,
+            seed,
+            budget,
+            out,
+            overrides,
+            backend,
+            resume,
+            batch,
         }),
         Command::Bench {
             file,

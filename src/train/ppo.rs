@@ -8,9 +8,39 @@ use super::buffer::gae;
 use super::nn::{Activation, Adam, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
-use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
+
+/// SplitMix64 with Box–Muller normals: tiny, seeded and serialisable, so a checkpoint
+/// restores the exact random stream and a resumed run equals an uninterrupted one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng { state: seed }
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in (0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    pub fn normal(&mut self) -> f32 {
+        let (u1, u2) = (self.uniform(), self.uniform());
+        ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+    }
+    /// Uniform integer in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.uniform() * n as f64) as usize % n.max(1)
+    }
+}
 
 /// Hyper-parameters, with the defaults used unless a run overrides them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +90,7 @@ impl Default for PpoConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ppo {
     pub cfg: PpoConfig,
     pub actor: Mlp,
@@ -69,7 +100,7 @@ pub struct Ppo {
     critic_opt: Adam,
     log_std_m: Vec<f32>,
     log_std_v: Vec<f32>,
-    rng: rand::rngs::StdRng,
+    pub rng: Rng,
     agents: usize,
     obs_dim: usize,
     act_dim: usize,
@@ -113,7 +144,7 @@ impl Ppo {
             log_std: vec![cfg.init_log_std; ad],
             log_std_m: vec![0.0; ad],
             log_std_v: vec![0.0; ad],
-            rng: rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(2)),
+            rng: Rng::new(seed.wrapping_add(2)),
             cfg,
             actor,
             critic,
@@ -187,7 +218,7 @@ impl Ppo {
             let mut logp = vec![0.0f32; rows];
             for r in 0..rows {
                 for j in 0..ad {
-                    let eps: f32 = StandardNormal.sample(&mut self.rng);
+                    let eps = self.rng.normal();
                     u[r * ad + j] = mu[(r, j)] + std[j] * eps;
                     logp[r] += -0.5 * eps * eps - self.log_std[j] - 0.918_938_5;
                 }
@@ -234,7 +265,7 @@ impl Ppo {
         for _ in 0..self.cfg.epochs {
             // Fisher–Yates with the seeded generator.
             for i in (1..order.len()).rev() {
-                let j = (rand::RngExt::random_range(&mut self.rng, 0..=i)) as usize;
+                let j = self.rng.below(i + 1);
                 order.swap(i, j);
             }
             for chunk in order.chunks(mb_units) {
