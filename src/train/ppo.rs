@@ -4,7 +4,7 @@
 //! the inputs. Policy: a tanh-squashed Gaussian; the squash's Jacobian depends only on the
 //! pre-squash sample u, so it cancels in the PPO ratio and u is what the buffer keeps.
 
-use super::buffer::gae;
+use super::buffer::{gae, RunningStats};
 use super::nn::{Activation, Adam, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
@@ -101,6 +101,8 @@ pub struct Ppo {
     log_std_m: Vec<f32>,
     log_std_v: Vec<f32>,
     pub rng: Rng,
+    /// Running statistics of the observations; inputs are normalised with them.
+    pub obs_stats: RunningStats,
     agents: usize,
     obs_dim: usize,
     act_dim: usize,
@@ -145,6 +147,7 @@ impl Ppo {
             log_std_m: vec![0.0; ad],
             log_std_v: vec![0.0; ad],
             rng: Rng::new(seed.wrapping_add(2)),
+            obs_stats: RunningStats::new(od),
             cfg,
             actor,
             critic,
@@ -154,9 +157,19 @@ impl Ppo {
         }
     }
 
-    /// Actor inputs: each agent's observation followed by its one-hot id.
+    /// Observations normalised by the running statistics (clipped to ±10).
+    fn normalized(&self, obs: &[f32]) -> Vec<f32> {
+        let mut o = obs.to_vec();
+        if self.obs_dim > 0 {
+            self.obs_stats.normalize(&mut o, 10.0);
+        }
+        o
+    }
+
+    /// Actor inputs: each agent's normalised observation followed by its one-hot id.
     fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
         let (n, od) = (self.agents, self.obs_dim);
+        let obs = self.normalized(obs);
         Array2::from_shape_fn((batch * n, od + n), |(r, c)| {
             if c < od {
                 obs[r * od + c]
@@ -174,6 +187,7 @@ impl Ppo {
             return self.actor_inputs(obs, batch);
         }
         let (n, od) = (self.agents, self.obs_dim);
+        let obs = self.normalized(obs);
         Array2::from_shape_fn((batch * n, od * n + n), |(r, c)| {
             let env = r / n;
             if c < od * n {
@@ -212,6 +226,9 @@ impl Ppo {
         );
         let std: Vec<f32> = self.log_std.iter().map(|l| l.exp()).collect();
         loop {
+            if self.obs_dim > 0 {
+                self.obs_stats.update(&obs);
+            }
             let mu = self.actor.predict(&self.actor_inputs(&obs, batch));
             let v = self.critic.predict(&self.critic_inputs(&obs, batch));
             let mut u = vec![0.0f32; rows * ad];
