@@ -229,7 +229,12 @@ fn missing(pest: &str, tm: &str, vim: &str) -> Vec<String> {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let (tm_keywords, tm_units) = (tm_scoped("keyword."), tm_scoped("keyword.other.unit"));
+    let tm_keywords = tm_scoped("keyword.");
+    let tm_units: Vec<&str> = regexes
+        .iter()
+        .filter(|(_, scopes)| scopes.iter().any(|s| s.starts_with("keyword.other.unit")))
+        .map(|(re, _)| re.as_str())
+        .collect();
     let vim_keywords = vim_with(&["s:kw_", "gridItem", "gridKeyword"]);
     let vim_units = vim_with(&["s:unit_atom ="]);
     let vim_all = vim_lines.join("\n");
@@ -256,7 +261,8 @@ fn missing(pest: &str, tm: &str, vim: &str) -> Vec<String> {
         }
     }
     for u in &voc.units {
-        if !is_alternative(&tm_units, &escaped(u)) {
+        // Every pattern that scopes units (after numbers, `unit:`, parameter types) has all.
+        if tm_units.is_empty() || tm_units.iter().any(|re| !is_alternative(re, &escaped(u))) {
             out.push(format!(
                 "unit `{u}`: not in the unit pattern of the TextMate grammar"
             ));
