@@ -306,6 +306,26 @@ pub fn check_experiment(
     };
     x.train_days = train.iter().map(to_index).collect();
     x.test_days = test.iter().map(to_index).collect();
+    // No day twice within the train (or test) ranges.
+    for (what, list) in [("train", &train), ("test", &test)] {
+        for (i, a) in list.iter().enumerate() {
+            if let Some(b) = list[..i].iter().find(|b| a.0 <= b.1 && b.0 <= a.1) {
+                ctx.diags.push(
+                    Diagnostic::error(
+                        codes::DAYS_OVERLAP,
+                        format!(
+                            "{} is listed twice in the {what} days",
+                            civil_text(a.0.max(b.0))
+                        ),
+                    )
+                    .label(src, a.2, "this range")
+                    .label(src, b.2, "overlaps this one")
+                    .help("list each day once"),
+                );
+                return None;
+            }
+        }
+    }
     // Disjoint.
     for a in &train {
         for b in &test {

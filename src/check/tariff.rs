@@ -21,7 +21,28 @@ impl Ctx {
         let mut demand = None;
         let mut carbon = None;
         let mut ok = true;
+        let mut seen_once: Vec<(&str, Span)> = Vec::new();
         for s in &t.stmts {
+            let once = match s {
+                TariffStmt::DemandCharge { .. } => Some("demand_charge"),
+                TariffStmt::Carbon(..) => Some("carbon"),
+                _ => None,
+            };
+            if let Some(key) = once {
+                if let Some((_, prev)) = seen_once.iter().find(|(k, _)| *k == key) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            codes::DUPLICATE,
+                            format!("the tariff sets `{key}` twice"),
+                        )
+                        .label(src, s.span(), "second time")
+                        .label(src, *prev, "first time"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                seen_once.push((key, s.span()));
+            }
             let (slot, key) = match s {
                 TariffStmt::Import(..) => (&mut import, "import"),
                 TariffStmt::Export(..) => (&mut export, "export"),

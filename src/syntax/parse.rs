@@ -290,7 +290,10 @@ fn syntax_error(
         pest::error::ErrorVariant::CustomError { message } => vec![message.clone()],
     };
     let (found, len) = found_token(text, pos);
-    if found == "`\"`" {
+    // A quote that starts a string never closed on its line (a closed string at the error
+    // position is an ordinary syntax error).
+    let line_rest = text[pos..].split('\n').next().unwrap_or("");
+    if found == "`\"`" && !line_rest[1..].contains('"') {
         let end = text[pos..]
             .find('\n')
             .map(|i| pos + i)
