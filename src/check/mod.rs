@@ -634,6 +634,37 @@ impl Ctx {
             }
         }
         let agents = agents?;
+        // Forecast observations are sized by the first experiment's step; another step
+        // would silently change their horizon.
+        let forecasts = agents.observations.iter().any(|o| match &o.feature {
+            crate::model::Feature::PriceImport { steps_ahead }
+            | crate::model::Feature::PriceExport { steps_ahead }
+            | crate::model::Feature::Carbon { steps_ahead }
+            | crate::model::Feature::OwnSignal { steps_ahead, .. } => *steps_ahead > 0,
+            _ => false,
+        });
+        if forecasts {
+            if let Some(first) = exps.first() {
+                for (x, def) in exps.iter().zip(&experiments).skip(1) {
+                    if x.step_s != first.step_s {
+                        self.diags.push(
+                            Diagnostic::error(
+                                codes::EXPERIMENT,
+                                format!(
+                                    "experiment `{}` steps by {}, but forecast observations are sized by the first experiment's step of {}",
+                                    x.name,
+                                    units::show(x.step_s, units::Dim::TIME),
+                                    units::show(first.step_s, units::Dim::TIME)
+                                ),
+                            )
+                            .label(src, def.name.span, "different step")
+                            .help("give every experiment of a scenario with `next(...)` observations the same step"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
         let reward = reward?;
         if exps.len() != experiments.len() {
             return None;
