@@ -63,7 +63,7 @@ pub struct PpoConfig {
     pub entropy_coef: f32,
     /// Global gradient-norm limit.
     pub max_grad_norm: f32,
-    /// Hidden layer width (two hidden layers, tanh).
+    /// Hidden layer width (two hidden layers, ReLU).
     pub hidden: usize,
     /// Initial log standard deviation of the policy.
     pub init_log_std: f32,
@@ -128,14 +128,14 @@ impl Ppo {
         let h = cfg.hidden;
         let actor = Mlp::new(
             &[actor_in, h, h, ad],
-            Activation::Tanh,
+            Activation::Relu,
             Activation::Identity,
             0.01,
             seed,
         );
         let critic = Mlp::new(
             &[critic_in, h, h, 1],
-            Activation::Tanh,
+            Activation::Relu,
             Activation::Identity,
             1.0,
             seed.wrapping_add(1),
