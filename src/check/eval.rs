@@ -49,6 +49,20 @@ impl Ctx {
                     None => Some(Typed::num(Dim::NONE, v)),
                     Some(u) => {
                         let (dim, scale) = units::unit_expr(u);
+                        if !(v * scale).is_finite() {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    codes::NUMBER,
+                                    "number too large to represent in SI units",
+                                )
+                                .label(
+                                    src,
+                                    q.span,
+                                    "overflows a 64-bit float once converted",
+                                ),
+                            );
+                            return None;
+                        }
                         Some(Typed::num(dim, v * scale))
                     }
                 }

@@ -247,7 +247,8 @@ impl Ctx {
                         .map(|a| a.name.clone())
                         .unwrap_or_else(|| default_alias(&imp.path.value));
                     if let Some(m) = self.load_import(source, imp, &chain) {
-                        if imports.insert(alias.clone(), m).is_some() {
+                        // Keep the first import of a name, so later uses still resolve.
+                        if imports.contains_key(&alias) {
                             self.diags.push(
                                 Diagnostic::error(
                                     codes::DUPLICATE,
@@ -256,6 +257,8 @@ impl Ctx {
                                 .label(source, imp.span, "second import with this name")
                                 .help("give one of them another name with `as`"),
                             );
+                        } else {
+                            imports.insert(alias.clone(), m);
                         }
                     }
                     continue;

@@ -112,8 +112,9 @@ was found, and the help suggests a fix.
     OUT_OF_RANGE = 10, "value out of range",
 "The value has the right unit but is physically or logically impossible: an efficiency
 must lie in (0, 1]; state-of-charge bounds in [0, 1] with min <= max and the start inside;
-limits, capacities and rates must be positive; counts must be positive integers; the reward
-mix lies in [0, 1].
+feeder limits must be positive; capacities, powers, penalties and rates non-negative (a 0 kWh
+battery is a household without storage); counts are positive whole numbers; the reward mix
+lies in [0, 1].
 ";
     BAD_DATE = 11, "invalid date or clock time",
 "Dates are written `YYYY-MM-DD` and must exist in the calendar (2023-02-29 does not). Clock
