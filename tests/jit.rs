@@ -36,22 +36,31 @@ fn differential(s: &Scenario, days: &[u32], seed: u64) {
         let ra = a.step_households(&actions);
         let rb = b.step_households(&actions);
         assert_eq!(ra, rb, "step {t}: results differ");
-        for f in 0..FIELDS {
-            assert!(
-                bits(&a.m.house[f]) == bits(&b.m.house[f]),
-                "step {t}: household field {f} differs"
-            );
-            assert!(
-                bits(&a.m.feed[f]) == bits(&b.m.feed[f]),
-                "step {t}: feeder field {f} differs"
-            );
-        }
-        for sc in 0..SCALARS {
-            assert!(
-                bits(&a.m.scalar[sc]) == bits(&b.m.scalar[sc]),
-                "step {t}: scalar {sc} differs"
-            );
-        }
+        assert_same_state(&a.m, &b.m, &format!("step {t}"));
+    }
+}
+
+/// Every household, feeder and scalar array equal bit for bit.
+fn assert_same_state(
+    a: &gridc::sim::interp::Machine,
+    b: &gridc::sim::interp::Machine,
+    context: &str,
+) {
+    for f in 0..FIELDS {
+        assert!(
+            bits(&a.house[f]) == bits(&b.house[f]),
+            "{context}: household field {f} differs"
+        );
+        assert!(
+            bits(&a.feed[f]) == bits(&b.feed[f]),
+            "{context}: feeder field {f} differs"
+        );
+    }
+    for sc in 0..SCALARS {
+        assert!(
+            bits(&a.scalar[sc]) == bits(&b.scalar[sc]),
+            "{context}: scalar {sc} differs"
+        );
     }
 }
 
@@ -174,23 +183,7 @@ fn native_matches_the_interpreter_on_the_reference_model() {
             let fa = a.m.step(&a.ir);
             let fb = gridc::sim::native::step(&mut b.m, &b.ir);
             assert_eq!(fa, fb);
-            for f in 0..FIELDS {
-                assert!(
-                    bits(&a.m.house[f]) == bits(&b.m.house[f]),
-                    "{}: step {t}: household field {f} differs",
-                    path.display()
-                );
-                assert!(
-                    bits(&a.m.feed[f]) == bits(&b.m.feed[f]),
-                    "step {t}: feeder field {f} differs"
-                );
-            }
-            for sc in 0..SCALARS {
-                assert!(
-                    bits(&a.m.scalar[sc]) == bits(&b.m.scalar[sc]),
-                    "step {t}: scalar {sc} differs"
-                );
-            }
+            assert_same_state(&a.m, &b.m, &format!("{}: step {t}", path.display()));
         }
     }
 }

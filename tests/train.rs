@@ -101,6 +101,24 @@ mod cli {
         )
     }
 
+    /// `gridc train` with MAPPO, seed 3, batch 4 (8 environment steps per update).
+    fn train_mappo(
+        grid: &str,
+        budget: &str,
+        out: &std::path::Path,
+        resume: bool,
+    ) -> (i32, String, String) {
+        let out = out.to_str().unwrap_or_default();
+        let mut args = vec![
+            "train", grid, "--algo", "mappo", "--seed", "3", "--batch", "4", "--budget", budget,
+            "--out", out,
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        gridc(&args)
+    }
+
     fn without_wall_time(summary: &str) -> serde_json::Value {
         let mut v: serde_json::Value = serde_json::from_str(summary).expect("summary JSON");
         v.as_object_mut().expect("object").remove("wall_s");
@@ -116,51 +134,11 @@ mod cli {
         let g = grid.to_str().unwrap_or_default();
         let (a, b) = (dir.join("a"), dir.join("b"));
         // batch 4 × 2 steps = 8 environment steps per update.
-        let (c1, out_a, err) = gridc(&[
-            "train",
-            g,
-            "--algo",
-            "mappo",
-            "--seed",
-            "3",
-            "--batch",
-            "4",
-            "--budget",
-            "160",
-            "--out",
-            a.to_str().unwrap_or_default(),
-        ]);
+        let (c1, out_a, err) = train_mappo(g, "160", &a, false);
         assert_eq!(c1, 0, "{err}");
-        let (c2, _, err) = gridc(&[
-            "train",
-            g,
-            "--algo",
-            "mappo",
-            "--seed",
-            "3",
-            "--batch",
-            "4",
-            "--budget",
-            "72",
-            "--out",
-            b.to_str().unwrap_or_default(),
-        ]);
+        let (c2, _, err) = train_mappo(g, "72", &b, false);
         assert_eq!(c2, 0, "{err}");
-        let (c3, out_b, err) = gridc(&[
-            "train",
-            g,
-            "--algo",
-            "mappo",
-            "--seed",
-            "3",
-            "--batch",
-            "4",
-            "--budget",
-            "160",
-            "--resume",
-            "--out",
-            b.to_str().unwrap_or_default(),
-        ]);
+        let (c3, out_b, err) = train_mappo(g, "160", &b, true);
         assert_eq!(c3, 0, "{err}");
         assert_eq!(without_wall_time(&out_a), without_wall_time(&out_b));
         let ck =
