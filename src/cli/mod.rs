@@ -82,7 +82,7 @@ pub enum Command {
     Train {
         file: PathBuf,
         #[arg(long, value_enum)]
-        algo: train::Algo,
+        algo: crate::train::session::Algo,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Environment steps (batch × steps per episode per update); default: the experiment's budget.
@@ -100,6 +100,12 @@ pub enum Command {
         /// Environments (days) per update.
         #[arg(long, default_value_t = 16)]
         batch: usize,
+        /// Override a hyper-parameter of the algorithm (see docs/algorithms.md), e.g. `--hp lr=0.001`.
+        #[arg(long = "hp", value_name = "NAME=VALUE", value_parser = parse_override)]
+        hyper: Vec<(String, String)>,
+        /// Print where the training time went (environment, acting, learning, evaluation).
+        #[arg(long)]
+        profile: bool,
     },
     /// Measure household-steps/s of the interpreter, the JIT and the native reference step.
     Bench {
@@ -195,6 +201,8 @@ pub fn run(cli: Cli) -> i32 {
             backend,
             resume,
             batch,
+            hyper,
+            profile,
         } => train::run(train::Args {
             file,
             algo,
@@ -202,9 +210,11 @@ pub fn run(cli: Cli) -> i32 {
             budget,
             out,
             overrides,
+            hyper,
             backend,
             resume,
             batch,
+            profile,
         }),
         Command::Bench {
             file,

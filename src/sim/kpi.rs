@@ -217,7 +217,7 @@ impl Recorder {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Kpis {
     /// Community cost: bills + overload penalties + peak charges ($).
     pub cost: f64,
@@ -240,6 +240,7 @@ pub struct Kpis {
     /// Mean over agents and episodes of the summed per-step reward.
     pub mean_episode_reward: f64,
     pub episodes: usize,
+    /// Per-household bills ($), in household order (not serialised).
     #[serde(skip)]
     pub bills: Vec<f64>,
     pub cost_reduction_vs_greedy: Option<f64>,

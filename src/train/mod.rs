@@ -3,3 +3,4 @@
 pub mod buffer;
 pub mod nn;
 pub mod ppo;
+pub mod session;

@@ -9,6 +9,7 @@ use super::nn::{Activation, Adam, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// SplitMix64 with Box–Muller normals: tiny, seeded and serialisable, so a checkpoint
 /// restores the exact random stream and a resumed run equals an uninterrupted one.
@@ -109,11 +110,15 @@ pub struct Ppo {
 }
 
 /// One rollout's statistics.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Update {
     pub mean_episode_return: f64,
     pub policy_loss: f32,
     pub value_loss: f32,
+    /// Seconds stepping the environment, in forward passes while acting, and learning.
+    pub env_s: f64,
+    pub act_s: f64,
+    pub learn_s: f64,
 }
 
 impl Ppo {
@@ -225,7 +230,9 @@ impl Ppo {
             Vec::new(),
         );
         let std: Vec<f32> = self.log_std.iter().map(|l| l.exp()).collect();
+        let (mut env_s, mut act_s) = (0.0, 0.0);
         loop {
+            let t_act = Instant::now();
             if self.obs_dim > 0 {
                 self.obs_stats.update(&obs);
             }
@@ -241,7 +248,10 @@ impl Ppo {
                 }
             }
             let actions: Vec<f32> = u.iter().map(|x| x.tanh()).collect();
+            act_s += t_act.elapsed().as_secs_f64();
+            let t_env = Instant::now();
             let (next, rewards, done) = env.step(&actions)?;
+            env_s += t_env.elapsed().as_secs_f64();
             all_obs.push(obs);
             all_u.push(u);
             all_logp.push(logp);
@@ -253,6 +263,7 @@ impl Ppo {
                 break;
             }
         }
+        let t_learn = Instant::now();
         let steps = all_obs.len();
         // 2. Advantages (the episode ends: bootstrap value 0).
         all_v.extend(std::iter::repeat_n(0.0, rows));
@@ -351,6 +362,9 @@ impl Ppo {
             mean_episode_return: episode_return,
             policy_loss: pl,
             value_loss: vl,
+            env_s,
+            act_s,
+            learn_s: t_learn.elapsed().as_secs_f64(),
         })
     }
 
