@@ -1,5 +1,6 @@
 //! Simulation: the reference interpreter, the batched environment, KPIs.
 
+pub mod coordination;
 pub mod env;
 pub mod interp;
 pub mod jit;

@@ -7,7 +7,9 @@ use super::ppo::{Ppo, PpoConfig, Rng, Update};
 use crate::baselines::{evaluate, rules::Rule};
 use crate::model::{Experiment, Scenario};
 use crate::sim::env::{Backend, Env};
+use crate::sim::coordination::{coordination as coordination_of, Coordination};
 use crate::sim::kpi::Kpis;
+use std::collections::BTreeMap;
 use crate::sim::report::{simulate, SimOptions};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -189,6 +191,7 @@ pub struct Summary {
     pub improvement_seed_style: Option<f64>,
     /// Share of households whose test-day bill is no higher than under greedy (acting alone).
     pub individual_rationality: f64,
+    pub coordination: Coordination,
     pub kpis: Kpis,
 }
 
@@ -200,6 +203,14 @@ pub struct Reference {
     pub greedy: Kpis,
     pub greedy_bills: Vec<f64>,
     pub optimum_cost: Option<f64>,
+    /// Every baseline of the experiment, `optimum` and `selfish_optimum`, with the
+    /// headline metrics filled in, in `order`.
+    pub policies: BTreeMap<String, Kpis>,
+    pub order: Vec<String>,
+    pub individual_rationality: BTreeMap<String, f64>,
+    pub price_of_anarchy: Option<f64>,
+    /// Coordination metrics of greedy and (when computed) the optimum.
+    pub coordination: BTreeMap<String, Coordination>,
 }
 
 pub fn test_days(exp: &Experiment) -> Vec<u32> {
@@ -208,24 +219,49 @@ pub fn test_days(exp: &Experiment) -> Vec<u32> {
 
 pub fn reference(s: &Scenario, exp: &Experiment, backend: Backend) -> Result<Reference, String> {
     let days = test_days(exp);
+    let mut baselines: Vec<Rule> = exp.baselines.iter().filter_map(|b| Rule::parse(b)).collect();
+    if !baselines.contains(&Rule::Greedy) {
+        baselines.push(Rule::Greedy);
+    }
     let sim = simulate(
         s,
         exp,
         &days,
         &SimOptions {
-            baselines: vec![Rule::Greedy],
+            baselines,
             optimum: exp.optimum.is_some(),
-            trace_policy: None,
+            trace_policy: Some("optimum".into()),
             backend,
         },
     )
     .map_err(|e| e.to_string())?;
+    let step_h = exp.step_s / 3600.0;
+    let mut coordination = BTreeMap::new();
+    if !sim.trace.is_empty() {
+        coordination.insert("optimum".to_string(), coordination_of(&sim.trace, step_h));
+    }
+    let mut env = Env::with_backend(s, exp, days.len(), backend).map_err(|e| e.to_string())?;
+    let (_, rec) =
+        evaluate(&mut env, &days, true, |e| Rule::Greedy.actions(e)).map_err(|e| e.to_string())?;
+    coordination.insert(
+        "greedy".to_string(),
+        coordination_of(rec.trace.as_deref().unwrap_or_default(), step_h),
+    );
     let greedy = sim.results["greedy"].kpis.clone();
     Ok(Reference {
         days,
         greedy_bills: greedy.bills.clone(),
         greedy,
         optimum_cost: sim.results.get("optimum").map(|r| r.kpis.cost),
+        policies: sim
+            .results
+            .iter()
+            .map(|(k, v)| (k.clone(), v.kpis.clone()))
+            .collect(),
+        order: sim.order.clone(),
+        individual_rationality: sim.individual_rationality.clone(),
+        price_of_anarchy: sim.price_of_anarchy,
+        coordination,
     })
 }
 
@@ -340,7 +376,7 @@ pub fn train(
         // Only at fixed update counts, so a run resumed under a larger budget is identical.
         let test_cost = if state.updates % EVAL_EVERY == 0 {
             let t0 = Instant::now();
-            let (k, _) = evaluate_policy(&mut eval_env, &state.learner, &reference.days)?;
+            let (k, _) = evaluate_policy(&mut eval_env, &state.learner, &reference.days, false)?;
             clock.timing.eval_s += t0.elapsed().as_secs_f64();
             last_test = Some((k.cost, gap_closed(reference, k.cost)));
             Some(k.cost)
@@ -371,8 +407,9 @@ pub fn train(
     }
     clock.wall_s = wall_before + start.elapsed().as_secs_f64();
     save(&ckpt_path, &state, &clock_path, &clock)?;
-    let (k, _) = evaluate_policy(&mut eval_env, &state.learner, &reference.days)?;
-    let summary = summarise(rc, &state, &clock, reference, k);
+    let (k, rec) = evaluate_policy(&mut eval_env, &state.learner, &reference.days, true)?;
+    let coordination = coordination_of(rec.trace.as_deref().unwrap_or_default(), exp.step_s / 3600.0);
+    let summary = summarise(rc, &state, &clock, reference, k, coordination);
     write_atomic(&out.join("curve.csv"), curve_csv(&state.curve).as_bytes())?;
     let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())? + "\n";
     write_atomic(&out.join("summary.json"), text.as_bytes())?;
@@ -385,7 +422,14 @@ fn gap_closed(r: &Reference, cost: f64) -> Option<f64> {
     })
 }
 
-fn summarise(rc: &RunConfig, state: &Checkpoint, clock: &Clock, r: &Reference, k: Kpis) -> Summary {
+fn summarise(
+    rc: &RunConfig,
+    state: &Checkpoint,
+    clock: &Clock,
+    r: &Reference,
+    k: Kpis,
+    coordination: Coordination,
+) -> Summary {
     let g = &r.greedy;
     let better = k
         .bills
@@ -410,6 +454,7 @@ fn summarise(rc: &RunConfig, state: &Checkpoint, clock: &Clock, r: &Reference, k
             (k.mean_episode_reward - g.mean_episode_reward) / g.mean_episode_reward.abs()
         }),
         individual_rationality: better as f64 / k.bills.len().max(1) as f64,
+        coordination,
         kpis: k,
     }
 }
@@ -420,9 +465,10 @@ pub fn evaluate_policy(
     env: &mut Env,
     learner: &Learner,
     days: &[u32],
+    trace: bool,
 ) -> Result<(Kpis, crate::sim::kpi::Recorder), String> {
     let n = env.ir.households;
-    evaluate(env, days, false, |e| {
+    evaluate(env, days, trace, |e| {
         let obs = e.observe();
         let acts = learner.act_deterministic(&obs, e.batch());
         let mut per_house = vec![0.0; e.batch() * n];
@@ -435,6 +481,15 @@ pub fn evaluate_policy(
         per_house
     })
     .map_err(|e| e.to_string())
+}
+
+/// The learner saved in `out`'s checkpoint (for traces and plots after a run).
+pub fn load_learner(out: &Path) -> Result<Learner, String> {
+    let path = out.join("checkpoint.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let c: Checkpoint = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("`{}` is not a valid checkpoint: {e}", path.display()))?;
+    Ok(c.learner)
 }
 
 fn save(path: &Path, c: &Checkpoint, clock_path: &Path, clock: &Clock) -> Result<(), String> {
