@@ -2,6 +2,9 @@
 //! needed in CI). Each literal has the Python call that produced it next to it, with
 //! `import numpy as np, scipy.stats as st`.
 
+// Random reference samples may look like constants (−1.0471 ≈ −π/3); case tables are tuples.
+#![allow(clippy::approx_constant, clippy::type_complexity)]
+
 use gridc::stats::*;
 
 /// |got − want| ≤ tol · max(1, |want|)
@@ -105,6 +108,16 @@ fn welch_matches_scipy_and_the_textbook() {
         ),
         (-246.0, 25.0, 21.0)
     );
+}
+
+#[test]
+fn welch_against_a_constant_baseline_is_the_one_sample_t_test() {
+    // A deterministic baseline scores the same on every seed.
+    // st.ttest_1samp(MAPPO, 101.0) → (-1.9885431682483659, 0.07797938795415595, df 9)
+    let r = welch_t_test(&MAPPO, &[101.0; 5]).unwrap();
+    close(r.statistic, -1.9885431682483659, 1e-12);
+    close(r.df.unwrap(), 9.0, 1e-12);
+    rel(r.p_value, 0.07797938795415595, 1e-9);
 }
 
 #[test]
