@@ -9,6 +9,7 @@ pub mod ir;
 pub mod model;
 pub mod sim;
 pub mod source;
+pub mod stats;
 pub mod stdlib_files;
 pub mod syntax;
 pub mod train;
