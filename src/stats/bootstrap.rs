@@ -237,16 +237,6 @@ mod tests {
     }
 
     #[test]
-    fn ten_thousand_resamples_are_fast() {
-        let t = std::time::Instant::now();
-        bootstrap_ci(&X, estimators::iqm, DEFAULT_RESAMPLES, 0.95, 0).unwrap();
-        bootstrap_diff_ci(&X, &X, estimators::mean, DEFAULT_RESAMPLES, 0.95, 0).unwrap();
-        // well under a second in release (a few ms); generous for debug builds
-        let limit = if cfg!(debug_assertions) { 5.0 } else { 0.5 };
-        assert!(t.elapsed().as_secs_f64() < limit, "{:?}", t.elapsed());
-    }
-
-    #[test]
     fn bad_arguments_are_errors() {
         let m = estimators::mean;
         assert_eq!(bootstrap_ci(&[], m, 10, 0.95, 0), Err(StatsError::Empty));
