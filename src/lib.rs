@@ -5,6 +5,7 @@ pub mod baselines;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod experiment;
 pub mod ir;
 pub mod model;
 pub mod report;

@@ -5,6 +5,7 @@ mod bench;
 mod check;
 pub mod explain;
 mod fmt;
+mod run;
 mod sim;
 mod train;
 
@@ -106,6 +107,58 @@ pub enum Command {
         /// Print where the training time went (environment, acting, learning, evaluation).
         #[arg(long)]
         profile: bool,
+    },
+    /// Run an experiment: algorithms × seeds × sweep points (one axis at a time), the
+    /// baselines and the optimum; write DIR/report.md with statistics and plots. Rerunning
+    /// resumes: finished runs are skipped, interrupted ones continue from checkpoints.
+    Run {
+        file: PathBuf,
+        /// Which experiment (default: the first).
+        #[arg(long)]
+        experiment: Option<String>,
+        #[arg(long, default_value = "runs/experiment")]
+        out: PathBuf,
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, String)>,
+        /// Hyper-parameter override for every run, e.g. `--hp lr=0.001`.
+        #[arg(long = "hp", value_name = "NAME=VALUE", value_parser = parse_override)]
+        hyper: Vec<(String, String)>,
+        /// Runs in parallel (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the I-th of N shares of the runs, e.g. `--shard 2/8` (for Slurm arrays).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Print the plan and an estimated time without running.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete results of a different scenario in DIR and start over.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
+        backend: crate::sim::env::Backend,
+        /// Environment steps per run (default: the experiment's budget).
+        #[arg(long)]
+        budget: Option<u64>,
+        /// Seeds per algorithm and point (default: the experiment's seeds).
+        #[arg(long)]
+        seeds: Option<u32>,
+        /// Environments (days) per update.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Testing hook: stop every run after N updates, as if killed.
+        #[arg(long, hide = true)]
+        interrupt_after_updates: Option<u64>,
+    },
+    /// Join result directories of `gridc run --shard` into one and write its report.
+    Merge {
+        /// Result directories to join.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
+        backend: crate::sim::env::Backend,
     },
     /// Measure household-steps/s of the interpreter, the JIT and the native reference step.
     Bench {
@@ -216,6 +269,42 @@ pub fn run(cli: Cli) -> i32 {
             batch,
             profile,
         }),
+        Command::Run {
+            file,
+            experiment,
+            out,
+            overrides,
+            hyper,
+            jobs,
+            shard,
+            dry_run,
+            force,
+            backend,
+            budget,
+            seeds,
+            batch,
+            interrupt_after_updates,
+        } => run::run(run::Args {
+            file,
+            experiment,
+            out,
+            overrides,
+            hyper,
+            jobs: jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }),
+            shard,
+            dry_run,
+            force,
+            backend,
+            budget,
+            seeds,
+            batch,
+            interrupt_after_updates,
+        }),
+        Command::Merge { dirs, out, backend } => run::merge(run::MergeArgs { out, dirs, backend }),
         Command::Bench {
             file,
             batch,

@@ -217,7 +217,7 @@ impl Recorder {
     }
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Kpis {
     /// Community cost: bills + overload penalties + peak charges ($).
     pub cost: f64,

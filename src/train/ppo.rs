@@ -126,7 +126,7 @@ impl Ppo {
         let (n, od, ad) = (env.agents(), env.obs_dim(), env.act_dim());
         let actor_in = od + n;
         let critic_in = if cfg.centralised_critic {
-            od * n + n
+            od + od * n + n
         } else {
             od + n
         };
@@ -186,18 +186,23 @@ impl Ppo {
         })
     }
 
-    /// Critic inputs: own (IPPO) or everyone's (MAPPO) observation, plus the one-hot id.
+    /// Critic inputs: own observation (IPPO), or MAPPO's agent-specific global state —
+    /// own observation, then everyone's, then the one-hot id. (With only everyone's
+    /// observations the critic must learn to find its own by the id, which measurably
+    /// slowed learning on community16.)
     fn critic_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
         if !self.cfg.centralised_critic {
             return self.actor_inputs(obs, batch);
         }
         let (n, od) = (self.agents, self.obs_dim);
         let obs = self.normalized(obs);
-        Array2::from_shape_fn((batch * n, od * n + n), |(r, c)| {
+        Array2::from_shape_fn((batch * n, od + od * n + n), |(r, c)| {
             let env = r / n;
-            if c < od * n {
-                obs[env * n * od + c]
-            } else if c - od * n == r % n {
+            if c < od {
+                obs[r * od + c]
+            } else if c < od + od * n {
+                obs[env * n * od + c - od]
+            } else if c - od - od * n == r % n {
                 1.0
             } else {
                 0.0
