@@ -11,6 +11,7 @@
 //!   optimum) overloads the feeder by 3 kW: S = −3.60 $ (−75 % of the optimum's savings).
 //! - The best policy that gives both agents the same action charges each at 0.5 kW:
 //!   S = 3.60 $ (75 %).
+//!
 //! So ≥ 90 % needs the agents to act differently *and* to leave the feeder's headroom to
 //! the efficient battery. The reward is fully social (mix = 1: r_i = −C/2), so both agents
 //! see the overload penalty. MAPPO (`Ppo` with a centralised critic) and MADDPG must reach

@@ -370,7 +370,10 @@ impl Maddpg {
             critic_loss += loss / (m * n) as f32 / self.critics.len() as f32;
         }
         self.updates += 1;
-        if self.updates % self.cfg.policy_delay.max(1) as u64 != 0 {
+        if !self
+            .updates
+            .is_multiple_of(self.cfg.policy_delay.max(1) as u64)
+        {
             return (critic_loss, None);
         }
         // Actor: ascend Q1 on each agent's own action; others keep their replayed actions.
