@@ -1,6 +1,8 @@
-//! Training: neural networks (`nn`). The PPO family and MADDPG build on it (issue 6).
+//! Training: neural networks (`nn`), replay and statistics (`buffer`), the PPO family
+//! (`ppo`) and MADDPG (`maddpg`) (issue 6).
 
 pub mod buffer;
+pub mod maddpg;
 pub mod nn;
 pub mod ppo;
 pub mod session;

@@ -1,0 +1,462 @@
+//! MADDPG (Lowe et al. 2017) with TD3's fixes (Fujimoto et al. 2018), readable top to
+//! bottom in the style of ppo.rs. Deterministic actors see the agent's own observation
+//! (+ one-hot id, parameters shared between agents); centralised critics Q(all
+//! observations, all actions, agent id) (shared too) are trained off-policy from a replay
+//! buffer with target networks (Polyak averaging). The actor follows the deterministic
+//! policy gradient: dQ/da through the critic's input gradient, times tanh's derivative.
+//!
+//! TD3 additions (each switchable in `MaddpgConfig`): twin critics with the minimum in the
+//! target (against over-estimation), target policy smoothing (clipped noise on the target
+//! actions), delayed actor and target updates.
+//!
+//! Episodes are single days that end on a time limit, but the day *is* the whole task
+//! (nothing happens after midnight that the agents are paid for), so the last step's
+//! target is the reward alone: no bootstrapping at `done`.
+
+use super::buffer::{Replay, RunningStats};
+use super::nn::{Activation, Adam, Grads, Mlp};
+use crate::sim::env::{Env, EnvError};
+use crate::train::ppo::{Rng, Update};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// Hyper-parameters, with the defaults used unless a run overrides them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaddpgConfig {
+    /// Adam learning rate of the actor.
+    pub actor_lr: f32,
+    /// Adam learning rate of the critic(s).
+    pub critic_lr: f32,
+    /// Discount per step.
+    pub gamma: f32,
+    /// Polyak factor τ: θ' ← τ θ + (1 − τ) θ' after each actor update.
+    pub tau: f32,
+    /// Environment-steps (rows of all agents) per gradient update.
+    pub batch_size: usize,
+    /// Replay capacity in environment-steps (one row holds every agent of one step).
+    pub replay_capacity: usize,
+    /// Environment-steps with uniform random actions before the actor acts; no updates
+    /// happen before the buffer holds this many (and at least `batch_size`) rows.
+    pub warmup_steps: usize,
+    /// Gradient updates per environment-step collected (fractions accumulate).
+    pub updates_per_step: f32,
+    /// Standard deviation of the Gaussian exploration noise added to tanh(μ) at the start…
+    pub noise_start: f32,
+    /// …and after `noise_decay_steps` environment-steps (linear in between).
+    pub noise_end: f32,
+    pub noise_decay_steps: usize,
+    /// Hidden layer width (two hidden layers, ReLU) of actor and critic.
+    pub hidden: usize,
+    /// Multiplies rewards before learning (costs in $ per step are small numbers).
+    pub reward_scale: f32,
+    /// Global gradient-norm limit (actor and critic separately).
+    pub max_grad_norm: f32,
+    /// TD3: two critics, the target uses the smaller of the two target values.
+    pub twin_critics: bool,
+    /// TD3 target policy smoothing: σ of the noise on target actions (0 = off)…
+    pub target_noise: f32,
+    /// …clipped to ±this.
+    pub target_noise_clip: f32,
+    /// TD3: actor and target networks update once every this many critic updates.
+    pub policy_delay: usize,
+}
+
+impl Default for MaddpgConfig {
+    fn default() -> Self {
+        MaddpgConfig {
+            actor_lr: 1e-3,
+            critic_lr: 1e-3,
+            gamma: 0.99,
+            tau: 0.01,
+            batch_size: 128,
+            replay_capacity: 10_000,
+            warmup_steps: 1_000,
+            updates_per_step: 0.25,
+            noise_start: 0.3,
+            noise_end: 0.05,
+            noise_decay_steps: 50_000,
+            hidden: 64,
+            reward_scale: 1.0,
+            max_grad_norm: 1.0,
+            twin_critics: true,
+            target_noise: 0.2,
+            target_noise_clip: 0.5,
+            policy_delay: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Maddpg {
+    pub cfg: MaddpgConfig,
+    pub actor: Mlp,
+    /// One critic, or two with `twin_critics`.
+    pub critics: Vec<Mlp>,
+    pub actor_target: Mlp,
+    pub critic_targets: Vec<Mlp>,
+    actor_opt: Adam,
+    critic_opts: Vec<Adam>,
+    pub rng: Rng,
+    /// Running statistics of the observations; inputs are normalised with them.
+    pub obs_stats: RunningStats,
+    /// Rows: obs (n·od), actions (n·ad), rewards (n), next obs (n·od), done (1).
+    pub replay: Replay,
+    /// Environment-steps collected so far (drives warm-up and the noise schedule).
+    pub env_steps: u64,
+    /// Critic updates so far (drives the delayed actor updates).
+    pub updates: u64,
+    /// Fractional updates owed (`updates_per_step` × rows not yet spent).
+    update_debt: f64,
+    agents: usize,
+    obs_dim: usize,
+    act_dim: usize,
+}
+
+impl Maddpg {
+    pub fn new(env: &Env, cfg: MaddpgConfig, seed: u64) -> Maddpg {
+        let (n, od, ad) = (env.agents(), env.obs_dim(), env.act_dim());
+        let h = cfg.hidden;
+        // The actor outputs μ before the tanh (applied in `actions`), small initial outputs.
+        let actor = Mlp::new(
+            &[od + n, h, h, ad],
+            Activation::Relu,
+            Activation::Identity,
+            0.01,
+            seed,
+        );
+        let critics: Vec<Mlp> = (0..if cfg.twin_critics { 2 } else { 1 })
+            .map(|k| {
+                Mlp::new(
+                    &[n * od + n * ad + n, h, h, 1],
+                    Activation::Relu,
+                    Activation::Identity,
+                    1.0,
+                    seed.wrapping_add(1 + k as u64),
+                )
+            })
+            .collect();
+        let width = 2 * n * od + n * ad + n + 1;
+        Maddpg {
+            actor_opt: Adam::new(&actor, cfg.actor_lr),
+            critic_opts: critics
+                .iter()
+                .map(|c| Adam::new(c, cfg.critic_lr))
+                .collect(),
+            actor_target: actor.clone(),
+            critic_targets: critics.clone(),
+            replay: Replay::new(cfg.replay_capacity.max(1), width, seed.wrapping_add(3)),
+            rng: Rng::new(seed.wrapping_add(4)),
+            obs_stats: RunningStats::new(od),
+            env_steps: 0,
+            updates: 0,
+            update_debt: 0.0,
+            cfg,
+            actor,
+            critics,
+            agents: n,
+            obs_dim: od,
+            act_dim: ad,
+        }
+    }
+
+    /// Observations normalised by the running statistics (clipped to ±10).
+    fn normalized(&self, obs: &[f32]) -> Vec<f32> {
+        let mut o = obs.to_vec();
+        if self.obs_dim > 0 {
+            self.obs_stats.normalize(&mut o, 10.0);
+        }
+        o
+    }
+
+    /// Actor inputs: each agent's normalised observation followed by its one-hot id.
+    /// `obs` is `batch × agents × obs_dim`, already normalised.
+    fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
+        let (n, od) = (self.agents, self.obs_dim);
+        Array2::from_shape_fn((batch * n, od + n), |(r, c)| {
+            if c < od {
+                obs[r * od + c]
+            } else if c - od == r % n {
+                1.0
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// Critic inputs, one row per (environment-step, agent i): every agent's normalised
+    /// observation, every agent's action, then i's one-hot id.
+    fn critic_inputs(&self, obs: &[f32], actions: &[f32], batch: usize) -> Array2<f32> {
+        let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
+        let (no, na) = (n * od, n * ad);
+        Array2::from_shape_fn((batch * n, no + na + n), |(r, c)| {
+            let e = r / n;
+            if c < no {
+                obs[e * no + c]
+            } else if c < no + na {
+                actions[e * na + c - no]
+            } else if c - no - na == r % n {
+                1.0
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// Deterministic actions tanh(μ(o)) (`batch × agents × act_dim`).
+    pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
+        let o = self.normalized(obs);
+        self.actor
+            .predict(&self.actor_inputs(&o, batch))
+            .iter()
+            .map(|m| m.tanh())
+            .collect()
+    }
+
+    /// Exploration noise σ after `env_steps` environment-steps (linear decay).
+    pub fn noise_std(&self) -> f32 {
+        let c = &self.cfg;
+        let frac = (self.env_steps as f64 / c.noise_decay_steps.max(1) as f64).min(1.0) as f32;
+        c.noise_start + (c.noise_end - c.noise_start) * frac
+    }
+
+    /// Collect one episode on every environment of the batch (one day each) with
+    /// exploration, store the transitions, then do the gradient updates owed.
+    pub fn train_episode(&mut self, env: &mut Env, days: &[u32]) -> Result<Update, EnvError> {
+        let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
+        let batch = days.len();
+        let mut obs = env.reset(days);
+        let mut episode_reward = 0.0f64;
+        loop {
+            if od > 0 {
+                self.obs_stats.update(&obs);
+            }
+            // Uniform random actions during warm-up, then tanh(μ) + N(0, σ²) clipped.
+            let actions: Vec<f32> = if (self.env_steps as usize) < self.cfg.warmup_steps {
+                (0..batch * n * ad)
+                    .map(|_| (2.0 * self.rng.uniform() - 1.0) as f32)
+                    .collect()
+            } else {
+                let sigma = self.noise_std();
+                self.act_deterministic(&obs, batch)
+                    .into_iter()
+                    .map(|a| (a + sigma * self.rng.normal()).clamp(-1.0, 1.0))
+                    .collect()
+            };
+            let (next, rewards, done) = env.step(&actions)?;
+            episode_reward += rewards.iter().map(|&r| r as f64).sum::<f64>();
+            for b in 0..batch {
+                let mut row = Vec::with_capacity(self.replay.width);
+                row.extend_from_slice(&obs[b * n * od..(b + 1) * n * od]);
+                row.extend_from_slice(&actions[b * n * ad..(b + 1) * n * ad]);
+                row.extend(
+                    rewards[b * n..(b + 1) * n]
+                        .iter()
+                        .map(|r| r * self.cfg.reward_scale),
+                );
+                row.extend_from_slice(&next[b * n * od..(b + 1) * n * od]);
+                row.push(if done { 1.0 } else { 0.0 });
+                self.replay.push(&row);
+            }
+            self.env_steps += batch as u64;
+            self.update_debt += self.cfg.updates_per_step as f64 * batch as f64;
+            obs = next;
+            if done {
+                break;
+            }
+        }
+        // Gradient updates, once the warm-up has filled the buffer.
+        let (mut al, mut cl) = (0.0, 0.0);
+        let ready = self.replay.len() >= self.cfg.warmup_steps.max(self.cfg.batch_size).max(1);
+        if ready {
+            while self.update_debt >= 1.0 {
+                self.update_debt -= 1.0;
+                let (c, a) = self.update();
+                cl = c;
+                if let Some(a) = a {
+                    al = a;
+                }
+            }
+        } else {
+            self.update_debt = 0.0;
+        }
+        Ok(Update {
+            mean_episode_return: episode_reward / (batch * n) as f64,
+            policy_loss: al,
+            value_loss: cl,
+        })
+    }
+
+    /// Sampled replay rows split into normalised observations, actions, rewards, normalised
+    /// next observations and done flags.
+    fn sample(&mut self) -> Sample {
+        let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
+        let m = self.cfg.batch_size.max(1);
+        let w = self.replay.width;
+        let raw = self.replay.sample(m);
+        let mut s = Sample {
+            m,
+            obs: Vec::with_capacity(m * n * od),
+            actions: Vec::with_capacity(m * n * ad),
+            rewards: Vec::with_capacity(m * n),
+            next_obs: Vec::with_capacity(m * n * od),
+            done: Vec::with_capacity(m),
+        };
+        for row in raw.chunks(w) {
+            let (o, rest) = row.split_at(n * od);
+            let (a, rest) = rest.split_at(n * ad);
+            let (r, rest) = rest.split_at(n);
+            let (o2, d) = rest.split_at(n * od);
+            s.obs.extend_from_slice(o);
+            s.actions.extend_from_slice(a);
+            s.rewards.extend_from_slice(r);
+            s.next_obs.extend_from_slice(o2);
+            s.done.push(d[0] != 0.0);
+        }
+        s.obs = self.normalized(&s.obs);
+        s.next_obs = self.normalized(&s.next_obs);
+        s
+    }
+
+    /// One critic update and, every `policy_delay` updates, one actor update followed by
+    /// the Polyak averaging of the targets. Returns (critic loss, actor loss if updated).
+    fn update(&mut self) -> (f32, Option<f32>) {
+        let n = self.agents;
+        let s = self.sample();
+        let m = s.m;
+        // TD target y = r + γ (1 − done) min_k Q'_k(o', ã'), ã' = clip(tanh μ'(o') + ε̃).
+        let mu_next = self
+            .actor_target
+            .predict(&self.actor_inputs(&s.next_obs, m));
+        let (sig, clip) = (self.cfg.target_noise, self.cfg.target_noise_clip);
+        let next_actions: Vec<f32> = mu_next
+            .iter()
+            .map(|u| {
+                let eps = if sig > 0.0 {
+                    (sig * self.rng.normal()).clamp(-clip, clip)
+                } else {
+                    0.0
+                };
+                (u.tanh() + eps).clamp(-1.0, 1.0)
+            })
+            .collect();
+        let x_next = self.critic_inputs(&s.next_obs, &next_actions, m);
+        let q_next = self
+            .critic_targets
+            .iter()
+            .map(|c| c.predict(&x_next))
+            .reduce(|a, b| ndarray::Zip::from(&a).and(&b).map_collect(|x, y| x.min(*y)))
+            .expect("at least one critic");
+        let y: Vec<f32> = (0..m * n)
+            .map(|row| {
+                let bootstrap = if s.done[row / n] { 0.0 } else { 1.0 };
+                s.rewards[row] + self.cfg.gamma * bootstrap * q_next[(row, 0)]
+            })
+            .collect();
+        // Critics: ½ mean (Q − y)².
+        let x = self.critic_inputs(&s.obs, &s.actions, m);
+        let mut critic_loss = 0.0;
+        for k in 0..self.critics.len() {
+            let (q, tape) = self.critics[k].forward(&x);
+            let mut dq = Array2::zeros(q.raw_dim());
+            let mut loss = 0.0;
+            for row in 0..m * n {
+                let e = q[(row, 0)] - y[row];
+                loss += 0.5 * e * e;
+                dq[(row, 0)] = e / (m * n) as f32;
+            }
+            let (mut g, _) = self.critics[k].backward(&tape, &dq);
+            g.clip(self.cfg.max_grad_norm);
+            self.critic_opts[k].step(&mut self.critics[k], &g);
+            critic_loss += loss / (m * n) as f32 / self.critics.len() as f32;
+        }
+        self.updates += 1;
+        if !self
+            .updates
+            .is_multiple_of(self.cfg.policy_delay.max(1) as u64)
+        {
+            return (critic_loss, None);
+        }
+        // Actor: ascend Q1 on each agent's own action; others keep their replayed actions.
+        let (actor_loss, mut g) = self.policy_gradient(&s.obs, &s.actions, m);
+        g.clip(self.cfg.max_grad_norm);
+        self.actor_opt.step(&mut self.actor, &g);
+        // Targets: θ' ← τ θ + (1 − τ) θ'.
+        let tau = self.cfg.tau;
+        polyak(&mut self.actor_target, &self.actor, tau);
+        for (t, c) in self.critic_targets.iter_mut().zip(&self.critics) {
+            polyak(t, c, tau);
+        }
+        (critic_loss, Some(actor_loss))
+    }
+
+    /// The deterministic policy gradient on `m` environment-steps (`obs` normalised,
+    /// `m × agents × obs_dim`; `actions` the replayed joint actions): the loss
+    /// L = −mean_{step, i} Q₁(o, a with a_i ← tanh μ(o_i, i), i) and ∂L/∂θ_actor, formed as
+    /// ∂L/∂Q · ∂Q/∂a_i (the critic's input gradient) · (1 − tanh²(μ)) · ∂μ/∂θ.
+    pub fn policy_gradient(&self, obs: &[f32], actions: &[f32], m: usize) -> (f32, Grads) {
+        let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
+        let (mu, actor_tape) = self.actor.forward(&self.actor_inputs(obs, m));
+        // Row (e, i) of the critic batch: agent i's action replaced by its current policy.
+        let rows = m * n;
+        let mut joint = Vec::with_capacity(rows * n * ad);
+        for row in 0..rows {
+            let (e, i) = (row / n, row % n);
+            let start = joint.len();
+            joint.extend_from_slice(&actions[e * n * ad..(e + 1) * n * ad]);
+            for j in 0..ad {
+                joint[start + i * ad + j] = mu[(row, j)].tanh();
+            }
+        }
+        // critic_inputs expects one joint action per environment-step; here every row has
+        // its own, so build the matrix directly.
+        let (no, na) = (n * od, n * ad);
+        let x = Array2::from_shape_fn((rows, no + na + n), |(r, c)| {
+            let e = r / n;
+            if c < no {
+                obs[e * no + c]
+            } else if c < no + na {
+                joint[r * na + c - no]
+            } else if c - no - na == r % n {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        let (q, tape) = self.critics[0].forward(&x);
+        let loss = -q.iter().sum::<f32>() / rows as f32;
+        let dq = Array2::from_elem(q.raw_dim(), -1.0 / rows as f32);
+        let (_, dx) = self.critics[0].backward(&tape, &dq);
+        let mut dmu = Array2::zeros(mu.raw_dim());
+        for row in 0..rows {
+            let i = row % n;
+            for j in 0..ad {
+                let t = mu[(row, j)].tanh();
+                dmu[(row, j)] = dx[(row, no + i * ad + j)] * (1.0 - t * t);
+            }
+        }
+        let (g, _) = self.actor.backward(&actor_tape, &dmu);
+        (loss, g)
+    }
+}
+
+/// A sampled minibatch (observations already normalised).
+struct Sample {
+    m: usize,
+    obs: Vec<f32>,
+    actions: Vec<f32>,
+    rewards: Vec<f32>,
+    next_obs: Vec<f32>,
+    done: Vec<bool>,
+}
+
+/// θ' ← τ θ + (1 − τ) θ' for every weight and bias.
+fn polyak(target: &mut Mlp, net: &Mlp, tau: f32) {
+    for (t, l) in target.layers.iter_mut().zip(&net.layers) {
+        ndarray::Zip::from(&mut t.w)
+            .and(&l.w)
+            .for_each(|t, &x| *t = tau * x + (1.0 - tau) * *t);
+        ndarray::Zip::from(&mut t.b)
+            .and(&l.b)
+            .for_each(|t, &x| *t = tau * x + (1.0 - tau) * *t);
+    }
+}

@@ -1,0 +1,205 @@
+//! MADDPG (issue 6 item 3): learns the two-step arbitrage of tests/train.rs to ≥ 90 % of the
+//! LP optimum's savings, is deterministic given the seed, resumes byte-identically from a
+//! serialised state, and its deterministic policy gradient (dQ/da through the critic's input
+//! gradient, times tanh') matches finite differences.
+
+mod common;
+use gridc::baselines::lp;
+use gridc::check::{check_source, Options};
+use gridc::ir::Scalar;
+use gridc::model::Scenario;
+use gridc::sim::env::{episode, Env};
+use gridc::train::maddpg::{Maddpg, MaddpgConfig};
+
+/// The scenario of tests/train.rs: one household, two 12-hour steps, cheap then dear.
+const ARBITRAGE: &str = "gridc 0.1\n\
+    tariff tou { import schedule { 00:00..12:00 => 0.10 $/kWh; 12:00..24:00 => 0.50 $/kWh }; export 0 $/kWh }\n\
+    template hh() { load demand = 2 kW; battery store { capacity 10 kWh; power 5 kW; charge_efficiency 0.9; discharge_efficiency 0.9; soc 0..1; start 0.5 } }\n\
+    network net { bus sub; feeder f from sub { limit 100 kW }; hh a on f; tariff tou }\n\
+    agents { each hh controls store.power in -1..1; observe { time.hour, self.store.soc } }\n\
+    reward { mix = 0 }\n\
+    experiment e { step 12 h; episode 24 h; train days 2023-01-01; test days 2023-01-02 }\n";
+
+/// A two-agent scenario (tests/coordination.rs has the full story) for the gradient check.
+const TWO_AGENTS: &str = "gridc 0.1\n\
+    tariff tou { import schedule { 00:00..12:00 => 0.10 $/kWh; 12:00..24:00 => 0.50 $/kWh }; export 0 $/kWh }\n\
+    template hh() { load demand = 2 kW; battery store { capacity 24 kWh; power 2 kW; soc 0..1; start 0 } }\n\
+    network net { bus sub; feeder f from sub { limit 5 kW; overload_penalty 0.5 $/kWh }; hh a on f; hh b on f; tariff tou }\n\
+    agents { each hh controls store.power in -1..1; observe { time.hour, self.store.soc } }\n\
+    reward { mix = 1 }\n\
+    experiment e { step 12 h; episode 24 h; train days 2023-01-01; test days 2023-01-02 }\n";
+
+fn scenario(text: &str) -> Scenario {
+    let c = check_source("test.grid", text, None, &Options::default());
+    assert!(!c.has_errors(), "{}", common::rendered(&c));
+    c.scenario.expect("checks")
+}
+
+/// Community cost of one deterministic episode.
+fn eval_cost(agent: &Maddpg, env: &mut Env, day: u32) -> f64 {
+    let mut obs = env.reset(&[day]);
+    let mut cost = 0.0;
+    loop {
+        let a = agent.act_deterministic(&obs, 1);
+        let (next, _, done) = env.step(&a).expect("step");
+        cost += env.m.s(Scalar::CommunityCost, 0);
+        obs = next;
+        if done {
+            return cost;
+        }
+    }
+}
+
+/// Settings for the tiny problems: a short warm-up and a quick noise decay.
+fn tiny_config() -> MaddpgConfig {
+    MaddpgConfig {
+        batch_size: 64,
+        warmup_steps: 128,
+        updates_per_step: 1.0,
+        noise_decay_steps: 2_000,
+        ..MaddpgConfig::default()
+    }
+}
+
+#[test]
+fn maddpg_learns_arbitrage() {
+    let start = std::time::Instant::now();
+    let s = scenario(ARBITRAGE);
+    let exp = &s.experiments[0];
+    let mut env = Env::new(&s, exp, 16).expect("env");
+    let ep = episode(&s, exp, 0, env.steps(), 0);
+    let optimum = lp::solve(&env.ir, &ep, true).expect("LP").objective;
+    let no_battery = 0.10 * 2.0 * 12.0 + 0.50 * 2.0 * 12.0;
+    let mut agent = Maddpg::new(&env, tiny_config(), 1);
+    for _ in 0..EPISODES {
+        agent.train_episode(&mut env, &[0; 16]).expect("train");
+    }
+    let mut eval_env = Env::new(&s, exp, 1).expect("env");
+    let cost = eval_cost(&agent, &mut eval_env, 0);
+    let share = (no_battery - cost) / (no_battery - optimum);
+    eprintln!(
+        "MADDPG arbitrage: {:.1} % of the optimum's savings (cost {cost:.3}, optimum {optimum:.3}, no battery {no_battery:.3}) in {:.2} s",
+        share * 100.0,
+        start.elapsed().as_secs_f64()
+    );
+    assert!(share >= 0.9, "MADDPG reached {:.1} % of the optimum's savings (cost {cost:.3}, optimum {optimum:.3}, no battery {no_battery:.3})", share * 100.0);
+}
+
+const EPISODES: usize = 150;
+
+fn serialised(agent: &Maddpg) -> String {
+    serde_json::to_string(agent).expect("serialise")
+}
+
+#[test]
+fn training_is_deterministic_given_the_seed() {
+    let s = scenario(TWO_AGENTS);
+    let exp = &s.experiments[0];
+    let run = |seed: u64| {
+        let mut env = Env::new(&s, exp, 4).expect("env");
+        let mut agent = Maddpg::new(&env, tiny_config(), seed);
+        let returns: Vec<f64> = (0..30)
+            .map(|_| {
+                agent
+                    .train_episode(&mut env, &[0; 4])
+                    .expect("train")
+                    .mean_episode_return
+            })
+            .collect();
+        (returns, serialised(&agent))
+    };
+    let (a, b) = (run(9), run(9));
+    assert!(a.1.len() > 1000);
+    assert_eq!(a, b, "same seed, same state");
+    assert_ne!(a.1, run(10).1, "another seed, another state");
+}
+
+#[test]
+fn resumed_training_equals_uninterrupted_training() {
+    let s = scenario(TWO_AGENTS);
+    let exp = &s.experiments[0];
+    let mut env = Env::new(&s, exp, 4).expect("env");
+    // 30 episodes × 8 rows: past the 128-row warm-up, so updates and noise are exercised.
+    let mut straight = Maddpg::new(&env, tiny_config(), 5);
+    for _ in 0..60 {
+        straight.train_episode(&mut env, &[0; 4]).expect("train");
+    }
+    let mut first = Maddpg::new(&env, tiny_config(), 5);
+    for _ in 0..30 {
+        first.train_episode(&mut env, &[0; 4]).expect("train");
+    }
+    assert!(first.updates > 0, "updates happened before the checkpoint");
+    let mut resumed: Maddpg = serde_json::from_str(&serialised(&first)).expect("deserialise");
+    for _ in 0..30 {
+        resumed.train_episode(&mut env, &[0; 4]).expect("train");
+    }
+    assert_eq!(serialised(&straight), serialised(&resumed));
+}
+
+#[test]
+fn policy_gradient_matches_finite_differences() {
+    let s = scenario(TWO_AGENTS);
+    let exp = &s.experiments[0];
+    let env = Env::new(&s, exp, 1).expect("env");
+    let cfg = MaddpgConfig {
+        hidden: 6,
+        ..MaddpgConfig::default()
+    };
+    let mut agent = Maddpg::new(&env, cfg, 3);
+    // Larger actor outputs than the 0.01-gain initialisation, so tanh' is far from 1.
+    for l in &mut agent.actor.layers {
+        l.w.mapv_inplace(|w| w * 3.0);
+    }
+    let mut rng = gridc::train::ppo::Rng::new(11);
+    let m = 5;
+    let obs: Vec<f32> = (0..m * 2 * 2).map(|_| rng.normal()).collect();
+    let actions: Vec<f32> = (0..m * 2)
+        .map(|_| 2.0 * rng.uniform() as f32 - 1.0)
+        .collect();
+    let (_, g) = agent.policy_gradient(&obs, &actions, m);
+    let loss = |a: &Maddpg| a.policy_gradient(&obs, &actions, m).0 as f64;
+    let h = 1e-3f32;
+    let mut worst: f64 = 0.0;
+    let mut checked = 0;
+    for li in 0..agent.actor.layers.len() {
+        let (rows, cols) = agent.actor.layers[li].w.dim();
+        for idx in [
+            (0usize, 0usize),
+            (1, 2),
+            (rows - 1, cols - 1),
+            (0, cols - 1),
+        ] {
+            if idx.0 >= rows || idx.1 >= cols {
+                continue;
+            }
+            let mut p = agent.clone();
+            p.actor.layers[li].w[idx] += h;
+            let mut q = agent.clone();
+            q.actor.layers[li].w[idx] -= h;
+            let fd = (loss(&p) - loss(&q)) / (2.0 * h as f64);
+            worst = worst.max((fd - g.w[li][idx] as f64).abs() / fd.abs().max(1e-2));
+            checked += 1;
+        }
+        let mut p = agent.clone();
+        p.actor.layers[li].b[0] += h;
+        let mut q = agent.clone();
+        q.actor.layers[li].b[0] -= h;
+        let fd = (loss(&p) - loss(&q)) / (2.0 * h as f64);
+        worst = worst.max((fd - g.b[li][0] as f64).abs() / fd.abs().max(1e-2));
+        checked += 1;
+    }
+    assert!(g.norm() > 1e-3, "a non-trivial gradient");
+    assert!(
+        worst < 2e-2,
+        "relative error {worst} over {checked} parameters"
+    );
+    // The gradient must flow only through each agent's own action slot: the critic's
+    // other action inputs are the replayed actions, which do not depend on the actor.
+    let mut a2 = actions.clone();
+    a2.iter_mut().for_each(|a| *a = -*a);
+    assert_ne!(
+        agent.policy_gradient(&obs, &a2, m).1,
+        g,
+        "the others' replayed actions enter the critic"
+    );
+}
