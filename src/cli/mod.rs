@@ -149,6 +149,12 @@ pub enum Command {
         /// Testing hook: stop every run after N updates, as if killed.
         #[arg(long, hide = true)]
         interrupt_after_updates: Option<u64>,
+        /// Only the base point (skip the sweeps).
+        #[arg(long)]
+        no_sweeps: bool,
+        /// Only these of the experiment's algorithms, e.g. `--algos ippo,mappo`.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        algos: Vec<crate::train::session::Algo>,
     },
     /// Join result directories of `gridc run --shard` into one and write its report.
     Merge {
@@ -284,6 +290,8 @@ pub fn run(cli: Cli) -> i32 {
             seeds,
             batch,
             interrupt_after_updates,
+            no_sweeps,
+            algos,
         } => run::run(run::Args {
             file,
             experiment,
@@ -303,6 +311,8 @@ pub fn run(cli: Cli) -> i32 {
             seeds,
             batch,
             interrupt_after_updates,
+            no_sweeps,
+            algorithms: algos,
         }),
         Command::Merge { dirs, out, backend } => run::merge(run::MergeArgs { out, dirs, backend }),
         Command::Bench {

@@ -29,6 +29,8 @@ pub struct Args {
     pub seeds: Option<u32>,
     pub batch: usize,
     pub interrupt_after_updates: Option<u64>,
+    pub no_sweeps: bool,
+    pub algorithms: Vec<crate::train::session::Algo>,
 }
 
 fn fail(msg: &str) -> i32 {
@@ -37,22 +39,8 @@ fn fail(msg: &str) -> i32 {
 }
 
 /// Expand and check the plan, printing diagnostics; `None` = exit 1.
-pub fn make_plan(
-    file: &Path,
-    experiment: Option<&str>,
-    overrides: &[(String, String)],
-    budget: Option<u64>,
-    seeds: Option<u32>,
-    batch: usize,
-) -> Option<(Plan, Vec<CheckedPoint>)> {
-    match plan::expand(&PlanRequest {
-        file,
-        experiment,
-        overrides,
-        budget,
-        seeds,
-        batch,
-    }) {
+pub fn make_plan(req: &PlanRequest) -> Option<(Plan, Vec<CheckedPoint>)> {
+    match plan::expand(req) {
         Ok(x) => Some(x),
         Err(PlanError::Diagnostics { point, checked }) => {
             for d in &checked.diagnostics {
@@ -75,14 +63,16 @@ pub fn run(a: Args) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let Some((plan, points)) = make_plan(
-        &a.file,
-        a.experiment.as_deref(),
-        &a.overrides,
-        a.budget,
-        a.seeds,
-        a.batch,
-    ) else {
+    let Some((plan, points)) = make_plan(&PlanRequest {
+        file: &a.file,
+        experiment: a.experiment.as_deref(),
+        overrides: &a.overrides,
+        budget: a.budget,
+        seeds: a.seeds,
+        batch: a.batch,
+        no_sweeps: a.no_sweeps,
+        algorithms: a.algorithms.clone(),
+    }) else {
         return 1;
     };
     if a.dry_run {
@@ -136,7 +126,7 @@ fn print_plan(
 ) {
     let runs = plan.shard(shard);
     println!(
-        "experiment `{}` of {}: {} points × {} algorithms × {} seeds = {} training runs{} of {} environment steps each",
+        "experiment `{}` of {}: {} points × {} algorithms × {} seeds → {} training runs{} of {} environment steps each",
         plan.experiment,
         plan.file.display(),
         plan.points.len(),
@@ -148,7 +138,8 @@ fn print_plan(
     );
     for (p, c) in plan.points.iter().zip(points) {
         let n = c.scenario().map_or(0, |s| s.agents.households.len());
-        println!("  point {:<36} {n} agents", p.id);
+        let note = if p.same_as_base { "  (= base, not run again)" } else { "" };
+        println!("  point {:<36} {n} agents{note}", p.id);
     }
     // Calibrate: a few updates of the first run's algorithm on the base point.
     let estimate = calibrate(plan, &points[0], backend);
@@ -309,9 +300,18 @@ pub fn merge(a: MergeArgs) -> i32 {
         Err(e) => return fail(&e),
     };
     let overrides = plan.points[0].overrides.clone();
-    let points = make_plan(&plan.file, Some(&plan.experiment), &overrides, Some(plan.budget), Some(plan.seeds), plan.batch)
-        .map(|(_, p)| p)
-        .unwrap_or_default();
+    let points = make_plan(&PlanRequest {
+        file: &plan.file,
+        experiment: Some(&plan.experiment),
+        overrides: &overrides,
+        budget: Some(plan.budget),
+        seeds: Some(plan.seeds),
+        batch: plan.batch,
+        no_sweeps: true,
+        algorithms: plan.algorithms.clone(),
+    })
+    .map(|(_, p)| p)
+    .unwrap_or_default();
     if let Err(e) = write_report(&a.out, &points, a.backend) {
         return fail(&e);
     }

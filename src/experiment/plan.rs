@@ -20,6 +20,9 @@ pub struct Point {
     pub value: Option<String>,
     /// The overrides that make this point (the command's, then the axis value).
     pub overrides: Vec<(String, String)>,
+    /// A sweep value that leaves the scenario as the base point has it (e.g. the file's
+    /// own `reward.mix`) is not run again: its results are the base point's.
+    pub same_as_base: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +67,10 @@ pub struct PlanRequest<'a> {
     pub budget: Option<u64>,
     pub seeds: Option<u32>,
     pub batch: usize,
+    /// Only the base point.
+    pub no_sweeps: bool,
+    /// Only these algorithms of the experiment (empty = all).
+    pub algorithms: Vec<Algo>,
 }
 
 /// Why a plan could not be made: diagnostics of one point, or a plain message.
@@ -102,7 +109,10 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
     let mut algorithms = Vec::new();
     for a in &exp.algorithms {
         match Algo::from_name(a) {
-            Some(x) => algorithms.push(x),
+            Some(x) if req.algorithms.is_empty() || req.algorithms.contains(&x) => {
+                algorithms.push(x)
+            }
+            Some(_) => {}
             None => {
                 return Err(PlanError::Message(format!(
                     "experiment `{}`: algorithm `{a}` cannot be trained by this gridc",
@@ -110,6 +120,13 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
                 )))
             }
         }
+    }
+    if algorithms.is_empty() {
+        return Err(PlanError::Message(format!(
+            "none of the requested algorithms is in experiment `{}` (it has: {})",
+            exp.name,
+            exp.algorithms.join(", ")
+        )));
     }
     let seeds = req.seeds.unwrap_or(exp.seeds);
     if seeds == 0 {
@@ -126,6 +143,7 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
             axis: None,
             value: None,
             overrides: req.overrides.to_vec(),
+            same_as_base: false,
         }],
         runs: Vec::new(),
         budget: req.budget.unwrap_or(exp.budget_steps),
@@ -135,7 +153,8 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
         baselines: exp.baselines.clone(),
         optimum: exp.optimum.is_some(),
     };
-    for axis in &exp.sweeps {
+    let sweeps = if req.no_sweeps { &[][..] } else { &exp.sweeps[..] };
+    for axis in sweeps {
         for value in &axis.values {
             let mut overrides = req.overrides.to_vec();
             overrides.push((axis.path.clone(), value.clone()));
@@ -144,23 +163,28 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
                 axis: Some(axis.path.clone()),
                 value: Some(value.clone()),
                 overrides,
+                same_as_base: false,
             });
         }
     }
     let experiment_name = exp.name.clone();
+    let base_json = serde_json::to_string(s).unwrap_or_default();
     let mut checked = vec![CheckedPoint { checked: base }];
-    for p in &plan.points[1..] {
+    for p in plan.points[1..].iter_mut() {
         let c = check_file(
             req.file,
             &Options {
                 overrides: p.overrides.clone(),
             },
         );
-        if c.scenario.is_none() {
-            return Err(PlanError::Diagnostics {
-                point: p.id.clone(),
-                checked: c,
-            });
+        match &c.scenario {
+            None => {
+                return Err(PlanError::Diagnostics {
+                    point: p.id.clone(),
+                    checked: c,
+                })
+            }
+            Some(ps) => p.same_as_base = serde_json::to_string(ps).unwrap_or_default() == base_json,
         }
         checked.push(CheckedPoint { checked: c });
     }
@@ -177,6 +201,9 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
         }
     }
     for (pi, p) in plan.points.iter().enumerate() {
+        if p.same_as_base {
+            continue;
+        }
         for a in &plan.algorithms {
             for seed in 0..seeds as u64 {
                 plan.runs.push(RunSpec {

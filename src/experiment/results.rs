@@ -31,12 +31,15 @@ pub fn load(dir: &Path) -> Result<Results, String> {
     let mut points = Vec::new();
     let mut missing = Vec::new();
     for (pi, p) in plan.points.iter().enumerate() {
-        let reference: Reference = read_json(&point_dir(dir, &p.id).join("reference.json"))?;
+        // A sweep value equal to the base scenario shows the base point's results.
+        let (pi, src) = if p.same_as_base { (0, &plan.points[0]) } else { (pi, p) };
+        let reference: Reference = read_json(&point_dir(dir, &src.id).join("reference.json"))?;
         let mut runs: BTreeMap<Algo, Vec<Summary>> = BTreeMap::new();
         let mut curves: BTreeMap<Algo, Vec<Vec<CurveRow>>> = BTreeMap::new();
         for r in plan.runs.iter().filter(|r| r.point == pi) {
             let rd = run_dir(dir, &r.id);
             match read_json::<Summary>(&rd.join("summary.json")) {
+                Err(_) if p.same_as_base => {} // reported once, under the base point
                 Ok(s) => {
                     runs.entry(r.algo).or_default().push(s);
                     curves.entry(r.algo).or_default().push(read_curve(&rd.join("curve.csv")));

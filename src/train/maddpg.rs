@@ -226,7 +226,9 @@ impl Maddpg {
         let batch = days.len();
         let mut obs = env.reset(days);
         let mut episode_reward = 0.0f64;
+        let (mut env_s, mut act_s) = (0.0, 0.0);
         loop {
+            let t_act = std::time::Instant::now();
             if od > 0 {
                 self.obs_stats.update(&obs);
             }
@@ -242,7 +244,10 @@ impl Maddpg {
                     .map(|a| (a + sigma * self.rng.normal()).clamp(-1.0, 1.0))
                     .collect()
             };
+            act_s += t_act.elapsed().as_secs_f64();
+            let t_env = std::time::Instant::now();
             let (next, rewards, done) = env.step(&actions)?;
+            env_s += t_env.elapsed().as_secs_f64();
             episode_reward += rewards.iter().map(|&r| r as f64).sum::<f64>();
             for b in 0..batch {
                 let mut row = Vec::with_capacity(self.replay.width);
@@ -265,6 +270,7 @@ impl Maddpg {
             }
         }
         // Gradient updates, once the warm-up has filled the buffer.
+        let t_learn = std::time::Instant::now();
         let (mut al, mut cl) = (0.0, 0.0);
         let ready = self.replay.len() >= self.cfg.warmup_steps.max(self.cfg.batch_size).max(1);
         if ready {
@@ -283,6 +289,9 @@ impl Maddpg {
             mean_episode_return: episode_reward / (batch * n) as f64,
             policy_loss: al,
             value_loss: cl,
+            env_s,
+            act_s,
+            learn_s: t_learn.elapsed().as_secs_f64(),
         })
     }
 

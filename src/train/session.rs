@@ -3,6 +3,7 @@
 //! exactly), evaluate the deterministic policy on every test day with the same Env + KPI
 //! code as the baselines, and return a typed [`Summary`].
 
+use super::maddpg::{Maddpg, MaddpgConfig};
 use super::ppo::{Ppo, PpoConfig, Rng, Update};
 use crate::baselines::{evaluate, rules::Rule};
 use crate::model::{Experiment, Scenario};
@@ -58,17 +59,20 @@ pub struct RunConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Learner {
     Ppo(Box<Ppo>),
+    Maddpg(Box<Maddpg>),
 }
 
 impl Learner {
     fn train_episode(&mut self, env: &mut Env, days: &[u32]) -> Result<Update, String> {
         match self {
             Learner::Ppo(p) => p.train_episode(env, days).map_err(|e| e.to_string()),
+            Learner::Maddpg(m) => m.train_episode(env, days).map_err(|e| e.to_string()),
         }
     }
     pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
         match self {
             Learner::Ppo(p) => p.act_deterministic(obs, batch),
+            Learner::Maddpg(m) => m.act_deterministic(obs, batch),
         }
     }
 }
@@ -120,10 +124,10 @@ fn new_learner(env: &Env, rc: &RunConfig) -> Result<Learner, String> {
             )?;
             Ok(Learner::Ppo(Box::new(Ppo::new(env, cfg, rc.seed))))
         }
-        Algo::Maddpg => Err(
-            "MADDPG is not available in this version of gridc; use --algo ippo or --algo mappo"
-                .into(),
-        ),
+        Algo::Maddpg => {
+            let cfg = apply_hyper(MaddpgConfig::default(), &rc.hyper)?;
+            Ok(Learner::Maddpg(Box::new(Maddpg::new(env, cfg, rc.seed))))
+        }
     }
 }
 
