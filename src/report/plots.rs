@@ -330,6 +330,9 @@ pub fn tradeoff(
     })
 }
 
+/// Runs of finite points of one line (see `finite_runs`).
+type Runs = Vec<Vec<(f64, f64)>>;
+
 /// One policy's trajectory over one day (hourly or finer samples).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayTrace {
@@ -361,7 +364,8 @@ pub fn day_panels(
         (|t| &t.mean_soc, "mean SoC [0..1]"),
         (|t| &t.price, "import price [$/kWh]"),
     ];
-    let runs: Vec<Vec<Vec<Vec<(f64, f64)>>>> = panels
+    // runs[panel][trace] = the finite runs of that trace's line in that panel.
+    let runs: Vec<Vec<Runs>> = panels
         .iter()
         .map(|(pick, _)| {
             let pts = |t: &DayTrace| {
