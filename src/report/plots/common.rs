@@ -94,9 +94,33 @@ pub(super) fn padded_range(
     Ok(Some((lo, hi)))
 }
 
-/// Tick label: plain numbers with at most ~4 significant digits, `k`/`M` suffixes from a
-/// thousand up (env steps: `20k`, `1.5M`), scientific notation for the very large/small.
+/// Tick label for an axis spanning `axis`: `k`/`M` suffixes if the axis reaches 10 000
+/// in magnitude (env steps: `20k`, `1.5M`), plain numbers otherwise (`1150`, `0.25`).
+pub(super) fn axis_tick(v: f64, axis: (f64, f64)) -> String {
+    if axis.0.abs().max(axis.1.abs()) < 1e4 && v.abs() < 1e4 {
+        plain_tick(v)
+    } else {
+        fmt_tick(v)
+    }
+}
+
+/// Tick label with `k`/`M` suffixes from a thousand up (`2.5k`, `20k`, `1.5M`), at most
+/// ~4 significant digits, scientific notation for the very large and very small.
 pub fn fmt_tick(v: f64) -> String {
+    let a = v.abs();
+    if !(1e3..1e9).contains(&a) {
+        return plain_tick(v);
+    }
+    let (scaled, suffix) = if a >= 1e6 {
+        (v / 1e6, "M")
+    } else {
+        (v / 1e3, "k")
+    };
+    plain_tick(scaled) + suffix
+}
+
+/// A plain number with at most ~4 significant digits (trailing zeros trimmed).
+pub(super) fn plain_tick(v: f64) -> String {
     if !v.is_finite() {
         return String::new();
     }
@@ -107,22 +131,15 @@ pub fn fmt_tick(v: f64) -> String {
     if !(1e-3..1e9).contains(&a) {
         return format!("{v:.2e}");
     }
-    let (scaled, suffix) = if a >= 1e6 {
-        (v / 1e6, "M")
-    } else if a >= 1e3 {
-        (v / 1e3, "k")
-    } else {
-        (v, "")
-    };
-    let decimals = (3 - scaled.abs().log10().floor() as i32).clamp(0, 4) as usize;
-    let mut s = format!("{scaled:.decimals$}");
+    let decimals = (3 - a.log10().floor() as i32).clamp(0, 4) as usize;
+    let mut s = format!("{v:.decimals$}");
     if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
     if s == "-0" {
         s = "0".to_string();
     }
-    s + suffix
+    s
 }
 
 /// Splits a sequence of points into runs of finite points (a non-finite point breaks a line).
@@ -182,12 +199,13 @@ pub(super) fn cartesian<'a, 'b>(
         .x_label_area_size(if x_desc.is_some() { 58 } else { 8 })
         .y_label_area_size(82)
         .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
+    let (fx, fy) = (|v: &f64| axis_tick(*v, x), |v: &f64| axis_tick(*v, y));
     let mut mesh = chart.configure_mesh();
     mesh.y_desc(y_desc)
         .label_style((FONT, TICK_SIZE))
         .axis_desc_style((FONT, AXIS_DESC_SIZE))
-        .x_label_formatter(&|v| fmt_tick(*v))
-        .y_label_formatter(&|v| fmt_tick(*v))
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
         .x_labels(9)
         .y_labels(7)
         .bold_line_style(RGBColor(0xD9, 0xD9, 0xD9))

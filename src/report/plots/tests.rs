@@ -1,3 +1,4 @@
+use super::bars::shorten;
 use super::*;
 
 fn band(x: f64, mean: f64, w: f64) -> Band {
@@ -90,6 +91,11 @@ fn fmt_tick_styles() {
     for (v, want) in cases {
         assert_eq!(fmt_tick(v), want, "fmt_tick({v})");
     }
+    // Axes below 10 000 keep plain numbers (costs), larger ones use suffixes throughout.
+    assert_eq!(axis_tick(1150.0, (0.0, 1300.0)), "1150");
+    assert_eq!(axis_tick(0.35, (0.2, 0.4)), "0.35");
+    assert_eq!(axis_tick(5000.0, (0.0, 2e5)), "5k");
+    assert_eq!(axis_tick(150000.0, (0.0, 2e5)), "150k");
 }
 
 #[test]
