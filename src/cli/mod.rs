@@ -99,7 +99,7 @@ pub enum Command {
         #[arg(long)]
         resume: bool,
         /// Environments (days) per update.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 32)]
         batch: usize,
         /// Override a hyper-parameter of the algorithm (see docs/algorithms.md), e.g. `--hp lr=0.001`.
         #[arg(long = "hp", value_name = "NAME=VALUE", value_parser = parse_override)]

@@ -130,7 +130,8 @@ pub fn simulate(
     let mut rationality = BTreeMap::new();
     for (name, mut k, shown) in measured {
         if let Some(g) = &greedy {
-            k.cost_reduction_vs_greedy = (g.cost.abs() > 1e-12).then(|| (g.cost - k.cost) / g.cost);
+            k.cost_reduction_vs_greedy =
+                (g.cost.abs() > 1e-12).then(|| (g.cost - k.cost) / g.cost.abs());
             k.improvement_seed_style = (g.mean_episode_reward.abs() > 1e-12).then(|| {
                 (k.mean_episode_reward - g.mean_episode_reward) / g.mean_episode_reward.abs()
             });

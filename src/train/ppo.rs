@@ -80,12 +80,12 @@ impl Default for PpoConfig {
             gamma: 0.99,
             lambda: 0.95,
             clip: 0.2,
-            epochs: 8,
+            epochs: 4,
             minibatches: 4,
             entropy_coef: 0.0,
             max_grad_norm: 0.5,
             hidden: 64,
-            init_log_std: -0.5,
+            init_log_std: -1.0,
             reward_scale: 1.0,
         }
     }
