@@ -171,16 +171,7 @@ impl Maddpg {
     /// Actor inputs: each agent's normalised observation followed by its one-hot id.
     /// `obs` is `batch × agents × obs_dim`, already normalised.
     fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
-        let (n, od) = (self.agents, self.obs_dim);
-        Array2::from_shape_fn((batch * n, od + n), |(r, c)| {
-            if c < od {
-                obs[r * od + c]
-            } else if c - od == r % n {
-                1.0
-            } else {
-                0.0
-            }
-        })
+        super::with_agent_ids(obs, batch, self.agents, self.obs_dim)
     }
 
     /// Critic inputs, one row per (environment-step, agent i): every agent's normalised

@@ -6,3 +6,22 @@ pub mod maddpg;
 pub mod nn;
 pub mod ppo;
 pub mod session;
+
+/// Network inputs for shared parameters: each agent's (normalised) observation followed by
+/// its one-hot id; `obs` is `batch × agents × obs_dim`, the result `(batch·agents) × (obs_dim + agents)`.
+pub fn with_agent_ids(
+    obs: &[f32],
+    batch: usize,
+    agents: usize,
+    obs_dim: usize,
+) -> ndarray::Array2<f32> {
+    ndarray::Array2::from_shape_fn((batch * agents, obs_dim + agents), |(r, c)| {
+        if c < obs_dim {
+            obs[r * obs_dim + c]
+        } else if c - obs_dim == r % agents {
+            1.0
+        } else {
+            0.0
+        }
+    })
+}

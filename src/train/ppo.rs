@@ -173,17 +173,8 @@ impl Ppo {
 
     /// Actor inputs: each agent's normalised observation followed by its one-hot id.
     fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
-        let (n, od) = (self.agents, self.obs_dim);
         let obs = self.normalized(obs);
-        Array2::from_shape_fn((batch * n, od + n), |(r, c)| {
-            if c < od {
-                obs[r * od + c]
-            } else if c - od == r % n {
-                1.0
-            } else {
-                0.0
-            }
-        })
+        super::with_agent_ids(&obs, batch, self.agents, self.obs_dim)
     }
 
     /// Critic inputs: own observation (IPPO), or MAPPO's agent-specific global state —
