@@ -561,7 +561,7 @@ pub fn markdown(
         report.budget,
         &report.fingerprint[..12.min(report.fingerprint.len())]
     );
-    s.push_str("**Metrics.** cost = community cost on the held-out test days (bills + overload penalties + peak charges, $); vs greedy = (C_greedy − C)/C_greedy; gap closed = (C_greedy − C)/(C_greedy − C_optimum), where the perfect-foresight optimum bounds every policy; seed-style = (R − R_greedy)/|R_greedy| on mean episode reward; IR (individual rationality) = share of households whose bill is ≤ their greedy bill. Learned policies: mean over seeds (each seed's score is its mean over all test days) with a 95 % percentile bootstrap CI (10 000 resamples).\n\n");
+    s.push_str("**Metrics.** cost = community cost on the held-out test days (bills + overload penalties + peak charges, $); vs greedy = (C_greedy − C)/|C_greedy|; gap closed = (C_greedy − C)/(C_greedy − C_optimum), where the perfect-foresight optimum bounds every policy; seed-style = (R − R_greedy)/|R_greedy| on mean episode reward; IR (individual rationality) = share of households whose bill is ≤ their greedy bill. Learned policies: mean over seeds (each seed's score is its mean over all test days) with a 95 % percentile bootstrap CI (10 000 resamples).\n\n");
     // Headlines.
     s.push_str("## Headline\n\n");
     for r in base.rows.iter().filter(|r| r.learned) {
