@@ -111,7 +111,11 @@ pub fn run(a: Args) -> i32 {
         eprintln!("report: {}", a.out.join("report.md").display());
     }
     if !rep.failed.is_empty() {
-        eprintln!("error: {} of {} runs failed", rep.failed.len(), plan.shard(shard).len());
+        eprintln!(
+            "error: {} of {} runs failed",
+            rep.failed.len(),
+            plan.shard(shard).len()
+        );
         return 1;
     }
     0
@@ -138,7 +142,11 @@ fn print_plan(
     );
     for (p, c) in plan.points.iter().zip(points) {
         let n = c.scenario().map_or(0, |s| s.agents.households.len());
-        let note = if p.same_as_base { "  (= base, not run again)" } else { "" };
+        let note = if p.same_as_base {
+            "  (= base, not run again)"
+        } else {
+            ""
+        };
         println!("  point {:<36} {n} agents{note}", p.id);
     }
     // Calibrate: a few updates of the first run's algorithm on the base point.
@@ -204,7 +212,8 @@ pub fn write_report(dir: &Path, points: &[CheckedPoint], backend: Backend) -> Re
     let (day, limit) = day_traces(dir, &res, points, backend).unwrap_or_default();
     let plots = report::write_plots(dir, &res, &rep, &day, limit)?;
     let json = serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())? + "\n";
-    crate::cli::write_atomic(&dir.join("report.json"), json.as_bytes()).map_err(|e| e.to_string())?;
+    crate::cli::write_atomic(&dir.join("report.json"), json.as_bytes())
+        .map_err(|e| e.to_string())?;
     crate::cli::write_atomic(&dir.join("runs.csv"), report::runs_csv(&res).as_bytes())
         .map_err(|e| e.to_string())?;
     let md = report::markdown(&rep, &res, &plots, &report::compute_section(&res));
@@ -220,7 +229,10 @@ fn day_traces(
     backend: Backend,
 ) -> Option<(Vec<DayTrace>, Option<f64>)> {
     let s = points.first()?.scenario()?;
-    let exp = s.experiments.iter().find(|e| e.name == res.plan.experiment)?;
+    let exp = s
+        .experiments
+        .iter()
+        .find(|e| e.name == res.plan.experiment)?;
     let day = *res.points.first()?.reference.days.first()?;
     let mut env = Env::with_backend(s, exp, 1, backend).ok()?;
     let capacity: f64 = env.ir.household_param(Field::Capacity).iter().sum();
@@ -232,7 +244,10 @@ fn day_traces(
     for run in res.plan.runs.iter().filter(|r| r.point == 0 && r.seed == 0) {
         if let Ok(learner) = session::load_learner(&exec::run_dir(dir, &run.id)) {
             if let Ok((_, rec)) = session::evaluate_policy(&mut env, &learner, &[day], true) {
-                out.push(to_trace(run.algo.name(), rec.trace.as_deref().unwrap_or_default()));
+                out.push(to_trace(
+                    run.algo.name(),
+                    rec.trace.as_deref().unwrap_or_default(),
+                ));
             }
         }
     }
@@ -277,7 +292,13 @@ fn day_trace(policy: &str, rows: &[TraceRow], capacity_kwh: f64, step_h: f64) ->
         feeder_flow_kw: flow,
         mean_soc: soc
             .iter()
-            .map(|e| if capacity_kwh > 0.0 { e / capacity_kwh } else { 0.0 })
+            .map(|e| {
+                if capacity_kwh > 0.0 {
+                    e / capacity_kwh
+                } else {
+                    0.0
+                }
+            })
             .collect(),
         price,
     }
@@ -315,6 +336,10 @@ pub fn merge(a: MergeArgs) -> i32 {
     if let Err(e) = write_report(&a.out, &points, a.backend) {
         return fail(&e);
     }
-    eprintln!("merged {} directories → {}", a.dirs.len(), a.out.join("report.md").display());
+    eprintln!(
+        "merged {} directories → {}",
+        a.dirs.len(),
+        a.out.join("report.md").display()
+    );
     0
 }

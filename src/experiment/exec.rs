@@ -174,7 +174,10 @@ pub fn execute(
     });
     let mut references = BTreeMap::new();
     for (p, r) in refs {
-        references.insert(p, r.map_err(|e| format!("point `{}`: {e}", plan.points[p].id))?);
+        references.insert(
+            p,
+            r.map_err(|e| format!("point `{}`: {e}", plan.points[p].id))?,
+        );
     }
     // 2. Training runs.
     let overall = multi.add(ProgressBar::new(runs.len() as u64));

@@ -68,13 +68,9 @@ pub fn manifest(plan: &Plan, base: &Checked, hyper: &[(String, String)]) -> Mani
     let mut plan_for_hash = plan.clone();
     plan_for_hash.file = Default::default();
     let fingerprint = sha256_hex(
-        serde_json::to_string(&(
-            &plan_for_hash,
-            inputs.values().collect::<Vec<_>>(),
-            hyper,
-        ))
-        .unwrap_or_default()
-        .as_bytes(),
+        serde_json::to_string(&(&plan_for_hash, inputs.values().collect::<Vec<_>>(), hyper))
+            .unwrap_or_default()
+            .as_bytes(),
     );
     Manifest {
         gridc_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -153,7 +153,11 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
         baselines: exp.baselines.clone(),
         optimum: exp.optimum.is_some(),
     };
-    let sweeps = if req.no_sweeps { &[][..] } else { &exp.sweeps[..] };
+    let sweeps = if req.no_sweeps {
+        &[][..]
+    } else {
+        &exp.sweeps[..]
+    };
     for axis in sweeps {
         for value in &axis.values {
             let mut overrides = req.overrides.to_vec();

@@ -377,7 +377,8 @@ pub fn write_plots(
         .collect();
     put(
         "cost.svg",
-        "Community cost on the test days per policy (learned: mean over seeds with 95 % CI).".into(),
+        "Community cost on the test days per policy (learned: mean over seeds with 95 % CI)."
+            .into(),
         plots::bars_with_ci("Cost per policy", "test cost [$]", &bars, &[]),
     )?;
     // Agent-count sweep: cost per household so different sizes compare.
@@ -438,7 +439,12 @@ pub fn write_plots(
                 for (a, runs) in &p.runs {
                     let (Some(c), Some(ir)) = (
                         estimate(&costs(runs)),
-                        estimate(&runs.iter().map(|r| r.individual_rationality).collect::<Vec<_>>()),
+                        estimate(
+                            &runs
+                                .iter()
+                                .map(|r| r.individual_rationality)
+                                .collect::<Vec<_>>(),
+                        ),
                     ) else {
                         continue;
                     };
@@ -533,10 +539,19 @@ fn table(s: &mut String, t: &PointTable) {
 }
 
 /// The markdown report. `compute` is the wall-clock section (kept last).
-pub fn markdown(report: &Report, res: &Results, plots: &[(String, String)], compute: &str) -> String {
+pub fn markdown(
+    report: &Report,
+    res: &Results,
+    plots: &[(String, String)],
+    compute: &str,
+) -> String {
     let mut s = String::new();
     let base = &report.points[0];
-    let _ = writeln!(s, "# Experiment `{}` — {}\n", report.experiment, report.file);
+    let _ = writeln!(
+        s,
+        "# Experiment `{}` — {}\n",
+        report.experiment, report.file
+    );
     let _ = writeln!(
         s,
         "{} households · {} test days · {} seeds per algorithm · {} environment steps per run · fingerprint `{}`\n",
@@ -570,7 +585,10 @@ pub fn markdown(report: &Report, res: &Results, plots: &[(String, String)], comp
     s.push_str("\n## Results (base scenario)\n\n");
     table(&mut s, base);
     if let Some(poa) = base.price_of_anarchy {
-        let _ = writeln!(s, "\nPrice of anarchy (selfish optimum cost / optimum cost): {poa:.3}.");
+        let _ = writeln!(
+            s,
+            "\nPrice of anarchy (selfish optimum cost / optimum cost): {poa:.3}."
+        );
     }
     s.push_str("\n## Significance\n\nTest cost per seed; vs greedy (deterministic) the Welch test is the one-sample t-test. p-values are Holm-corrected across all comparisons in this report. d = Cohen's d; A12 = P(a > b) + ½P(a = b) on cost; P(impr.) = P(a random run of a costs less than one of b).\n\n| point | a | b | mean diff $ | Welch p | Welch p (Holm) | MWU p | MWU p (Holm) | d | A12 | P(impr.) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for c in &report.comparisons {
@@ -578,13 +596,26 @@ pub fn markdown(report: &Report, res: &Results, plots: &[(String, String)], comp
         let _ = writeln!(
             s,
             "| {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
-            c.point, c.a, c.b, c.mean_diff,
-            fmt_p(c.welch_p), fmt_p(c.welch_p_holm), fmt_p(c.mann_whitney_p), fmt_p(c.mann_whitney_p_holm),
-            f(c.cohens_d), f(c.a12), f(c.probability_of_improvement)
+            c.point,
+            c.a,
+            c.b,
+            c.mean_diff,
+            fmt_p(c.welch_p),
+            fmt_p(c.welch_p_holm),
+            fmt_p(c.mann_whitney_p),
+            fmt_p(c.mann_whitney_p_holm),
+            f(c.cohens_d),
+            f(c.a12),
+            f(c.probability_of_improvement)
         );
     }
     s.push_str("\n## Coordination (RQ3)\n\nPeak = highest import at the peak-charge bus; charging correlation = mean pairwise Pearson correlation of the batteries' power within a day (1 = all charge together); start entropy = entropy (bits) of the hour at which households start charging (0 = all at once; 4.58 = spread over the day).\n\n| policy | peak kW | peak reduction vs greedy % | charging correlation | charge-start entropy (bits) |\n|---|---|---|---|---|\n");
-    let greedy_peak = base.rows.iter().find(|r| r.policy == "greedy").and_then(|r| r.peak_kw.as_ref()).map(|e| e.mean);
+    let greedy_peak = base
+        .rows
+        .iter()
+        .find(|r| r.policy == "greedy")
+        .and_then(|r| r.peak_kw.as_ref())
+        .map(|e| e.mean);
     for r in &base.rows {
         let red = match (&r.peak_kw, greedy_peak) {
             (Some(p), Some(g)) if g.abs() > 1e-12 => format!("{:.1}", 100.0 * (g - p.mean) / g),
@@ -603,18 +634,26 @@ pub fn markdown(report: &Report, res: &Results, plots: &[(String, String)], comp
     for axis in axes(res) {
         let title = match axis.as_str() {
             "households" => "Agent count (RQ2)".to_string(),
-            "reward.mix" => "Reward mix: individual rationality vs social welfare (RQ4)".to_string(),
+            "reward.mix" => {
+                "Reward mix: individual rationality vs social welfare (RQ4)".to_string()
+            }
             "communicate" | "agents.communicate" => "Communication ablation".to_string(),
             other => format!("Sweep `{other}`"),
         };
         let _ = writeln!(s, "\n## {title}\n\nOne axis varied from the base scenario; every other setting as in the base.\n");
-        for t in report.points.iter().filter(|t| t.axis.as_deref() == Some(axis.as_str())) {
+        for t in report
+            .points
+            .iter()
+            .filter(|t| t.axis.as_deref() == Some(axis.as_str()))
+        {
             let _ = writeln!(
                 s,
                 "### `{axis} = {}` ({} households{})\n",
                 t.value.clone().unwrap_or_default(),
                 t.households,
-                t.price_of_anarchy.map(|p| format!(", price of anarchy {p:.3}")).unwrap_or_default()
+                t.price_of_anarchy
+                    .map(|p| format!(", price of anarchy {p:.3}"))
+                    .unwrap_or_default()
             );
             table(&mut s, t);
             s.push('\n');
@@ -639,7 +678,11 @@ pub fn markdown(report: &Report, res: &Results, plots: &[(String, String)], comp
 
 /// Wall-clock section: env-steps/s and where training time went (not reproducible).
 pub fn compute_section(res: &Results) -> String {
-    let all: Vec<&Summary> = res.points.iter().flat_map(|p| p.runs.values().flatten()).collect();
+    let all: Vec<&Summary> = res
+        .points
+        .iter()
+        .flat_map(|p| p.runs.values().flatten())
+        .collect();
     if all.is_empty() {
         return String::new();
     }
@@ -652,7 +695,9 @@ pub fn compute_section(res: &Results) -> String {
         let n = rs.len() as f64;
         let wall: f64 = rs.iter().map(|r| r.wall_s).sum();
         let steps: f64 = rs.iter().map(|r| r.env_steps as f64).sum();
-        let pct = |f: &dyn Fn(&Summary) -> f64| 100.0 * rs.iter().map(|r| f(r)).sum::<f64>() / wall.max(1e-9);
+        let pct = |f: &dyn Fn(&Summary) -> f64| {
+            100.0 * rs.iter().map(|r| f(r)).sum::<f64>() / wall.max(1e-9)
+        };
         let _ = writeln!(
             s,
             "| {a} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",

@@ -32,7 +32,11 @@ pub fn load(dir: &Path) -> Result<Results, String> {
     let mut missing = Vec::new();
     for (pi, p) in plan.points.iter().enumerate() {
         // A sweep value equal to the base scenario shows the base point's results.
-        let (pi, src) = if p.same_as_base { (0, &plan.points[0]) } else { (pi, p) };
+        let (pi, src) = if p.same_as_base {
+            (0, &plan.points[0])
+        } else {
+            (pi, p)
+        };
         let reference: Reference = read_json(&point_dir(dir, &src.id).join("reference.json"))?;
         let mut runs: BTreeMap<Algo, Vec<Summary>> = BTreeMap::new();
         let mut curves: BTreeMap<Algo, Vec<Vec<CurveRow>>> = BTreeMap::new();
@@ -42,7 +46,10 @@ pub fn load(dir: &Path) -> Result<Results, String> {
                 Err(_) if p.same_as_base => {} // reported once, under the base point
                 Ok(s) => {
                     runs.entry(r.algo).or_default().push(s);
-                    curves.entry(r.algo).or_default().push(read_curve(&rd.join("curve.csv")));
+                    curves
+                        .entry(r.algo)
+                        .or_default()
+                        .push(read_curve(&rd.join("curve.csv")));
                 }
                 Err(_) => {
                     let why = std::fs::read_to_string(rd.join("error.txt"))
@@ -131,8 +138,7 @@ pub fn merge(out: &Path, shards: &[&Path]) -> Result<usize, String> {
     crate::cli::write_atomic(&out.join("manifest.json"), text.as_bytes())
         .map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())? + "\n";
-    crate::cli::write_atomic(&out.join("plan.json"), text.as_bytes())
-        .map_err(|e| e.to_string())?;
+    crate::cli::write_atomic(&out.join("plan.json"), text.as_bytes()).map_err(|e| e.to_string())?;
     Ok(copied)
 }
 
@@ -156,7 +162,8 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
         if name.starts_with('.') {
             continue; // temporary files of an interrupted write
         }
-        let bytes = std::fs::read(&src).map_err(|e| format!("cannot read `{}`: {e}", src.display()))?;
+        let bytes =
+            std::fs::read(&src).map_err(|e| format!("cannot read `{}`: {e}", src.display()))?;
         if let Ok(existing) = std::fs::read(&dst) {
             if existing != bytes && name != "timing.json" && name != "summary.json" {
                 return Err(format!(
@@ -168,7 +175,8 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
                 continue;
             }
         }
-        std::fs::create_dir_all(to).map_err(|e| format!("cannot create `{}`: {e}", to.display()))?;
+        std::fs::create_dir_all(to)
+            .map_err(|e| format!("cannot create `{}`: {e}", to.display()))?;
         crate::cli::write_atomic(&dst, &bytes).map_err(|e| e.to_string())?;
         n += 1;
     }

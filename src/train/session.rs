@@ -7,17 +7,27 @@ use super::maddpg::{Maddpg, MaddpgConfig};
 use super::ppo::{Ppo, PpoConfig, Rng, Update};
 use crate::baselines::{evaluate, rules::Rule};
 use crate::model::{Experiment, Scenario};
-use crate::sim::env::{Backend, Env};
 use crate::sim::coordination::{coordination as coordination_of, Coordination};
+use crate::sim::env::{Backend, Env};
 use crate::sim::kpi::Kpis;
-use std::collections::BTreeMap;
 use crate::sim::report::{simulate, SimOptions};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
 #[derive(
-    clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
@@ -225,7 +235,11 @@ pub fn test_days(exp: &Experiment) -> Vec<u32> {
 
 pub fn reference(s: &Scenario, exp: &Experiment, backend: Backend) -> Result<Reference, String> {
     let days = test_days(exp);
-    let mut baselines: Vec<Rule> = exp.baselines.iter().filter_map(|b| Rule::parse(b)).collect();
+    let mut baselines: Vec<Rule> = exp
+        .baselines
+        .iter()
+        .filter_map(|b| Rule::parse(b))
+        .collect();
     if !baselines.contains(&Rule::Greedy) {
         baselines.push(Rule::Greedy);
     }
@@ -359,8 +373,8 @@ pub fn train(
         Clock::default()
     };
     let train_days: Vec<u32> = exp.train_days.iter().flat_map(|(x, y)| *x..=*y).collect();
-    let mut eval_env = Env::with_backend(s, exp, reference.days.len(), rc.backend)
-        .map_err(|e| e.to_string())?;
+    let mut eval_env =
+        Env::with_backend(s, exp, reference.days.len(), rc.backend).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let wall_before = clock.wall_s;
     let mut last_test = state
@@ -414,7 +428,10 @@ pub fn train(
     clock.wall_s = wall_before + start.elapsed().as_secs_f64();
     save(&ckpt_path, &state, &clock_path, &clock)?;
     let (k, rec) = evaluate_policy(&mut eval_env, &state.learner, &reference.days, true)?;
-    let coordination = coordination_of(rec.trace.as_deref().unwrap_or_default(), exp.step_s / 3600.0);
+    let coordination = coordination_of(
+        rec.trace.as_deref().unwrap_or_default(),
+        exp.step_s / 3600.0,
+    );
     let summary = summarise(rc, &state, &clock, reference, k, coordination);
     write_atomic(&out.join("curve.csv"), curve_csv(&state.curve).as_bytes())?;
     let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())? + "\n";
@@ -456,9 +473,8 @@ fn summarise(
         optimum_cost: r.optimum_cost,
         cost_reduction_vs_greedy: (g.cost.abs() > 1e-12).then(|| (g.cost - k.cost) / g.cost),
         gap_closed: gap_closed(r, k.cost),
-        improvement_seed_style: (g.mean_episode_reward.abs() > 1e-12).then(|| {
-            (k.mean_episode_reward - g.mean_episode_reward) / g.mean_episode_reward.abs()
-        }),
+        improvement_seed_style: (g.mean_episode_reward.abs() > 1e-12)
+            .then(|| (k.mean_episode_reward - g.mean_episode_reward) / g.mean_episode_reward.abs()),
         individual_rationality: better as f64 / k.bills.len().max(1) as f64,
         coordination,
         kpis: k,
@@ -492,7 +508,8 @@ pub fn evaluate_policy(
 /// The learner saved in `out`'s checkpoint (for traces and plots after a run).
 pub fn load_learner(out: &Path) -> Result<Learner, String> {
     let path = out.join("checkpoint.json");
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let c: Checkpoint = serde_json::from_slice(&bytes)
         .map_err(|e| format!("`{}` is not a valid checkpoint: {e}", path.display()))?;
     Ok(c.learner)
