@@ -49,11 +49,16 @@ chmod 0400 /etc/munge/munge.key
 # 3. slurm.conf for one node: this host, 2 CPUs, memory from /proc/meminfo.
 NODE=$(hostname -s)
 MEM_MB=$(awk '/^MemTotal:/ { m = int($2 / 1024 * 0.8); if (m < 256) m = 256; print m }' /proc/meminfo)
+MARK="# Written by gridc tests/slurm/run.sh: a one-node cluster on this machine."
+if [ -f /etc/slurm/slurm.conf ] && [ "$(head -n 1 /etc/slurm/slurm.conf)" != "$MARK" ] \
+    && [ "${GRIDC_SLURM_OVERWRITE:-}" != 1 ]; then
+    die "/etc/slurm/slurm.conf exists and was not written by this script; refusing to replace it (set GRIDC_SLURM_OVERWRITE=1 to replace it)"
+fi
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/slurm
 cat >/etc/slurm/slurm.conf <<EOF
-# Written by gridc tests/slurm/run.sh: a one-node cluster on this machine.
+$MARK
 ClusterName=gridc-test
-SlurmctldHost=$NODE
+SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -80,27 +85,37 @@ InactiveLimit=0
 MinJobAge=600
 KillWait=10
 Waittime=0
-NodeName=$NODE CPUs=$(nproc) RealMemory=$MEM_MB State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
-# Debian's slurmd reads cgroup.conf only with cgroup plugins; none are configured.
+# No cgroup plugins (proctrack/linuxproc, task/none): they do not work in containers.
 
 # 4. Daemons (started here, stopped on exit).
 STARTED=()
+# Alive = the process exists and is not a zombie (containers may not reap daemons).
+pid_alive() {
+    local pid
+    [ -f "$1" ] && pid=$(cat "$1") && [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] \
+        && [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
 stop_daemons() {
-    local rc=$?
-    for d in "${STARTED[@]}"; do
+    local rc=$? d f i
+    for d in $(printf '%s\n' "${STARTED[@]}" | tac); do
         case $d in
-        slurmd) [ -f /run/slurm/slurmd.pid ] && kill "$(cat /run/slurm/slurmd.pid)" 2>/dev/null || true ;;
-        slurmctld) [ -f /run/slurm/slurmctld.pid ] && kill "$(cat /run/slurm/slurmctld.pid)" 2>/dev/null || true ;;
-        munged) [ -f /run/munge/munged.pid ] && kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true ;;
+        munged) f=/run/munge/munged.pid ;;
+        *) f=/run/slurm/$d.pid ;;
         esac
+        pid_alive "$f" || continue
+        echo "== stopping $d"
+        kill "$(cat "$f")" 2>/dev/null || true
+        for i in $(seq 1 30); do
+            pid_alive "$f" || break
+            sleep 1
+        done
     done
     exit "$rc"
 }
 trap stop_daemons EXIT
-
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 show_logs() {
     for f in /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log /var/log/munge/munged.log; do
