@@ -7,6 +7,7 @@ pub mod explain;
 mod fmt;
 mod run;
 mod sim;
+mod slurm;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -113,16 +114,10 @@ pub enum Command {
     /// resumes: finished runs are skipped, interrupted ones continue from checkpoints.
     Run {
         file: PathBuf,
-        /// Which experiment (default: the first).
-        #[arg(long)]
-        experiment: Option<String>,
+        #[command(flatten)]
+        plan: PlanArgs,
         #[arg(long, default_value = "runs/experiment")]
         out: PathBuf,
-        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
-        overrides: Vec<(String, String)>,
-        /// Hyper-parameter override for every run, e.g. `--hp lr=0.001`.
-        #[arg(long = "hp", value_name = "NAME=VALUE", value_parser = parse_override)]
-        hyper: Vec<(String, String)>,
         /// Runs in parallel (default: the number of cores).
         #[arg(long)]
         jobs: Option<usize>,
@@ -137,24 +132,36 @@ pub enum Command {
         force: bool,
         #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
         backend: crate::sim::env::Backend,
-        /// Environment steps per run (default: the experiment's budget).
-        #[arg(long)]
-        budget: Option<u64>,
-        /// Seeds per algorithm and point (default: the experiment's seeds).
-        #[arg(long)]
-        seeds: Option<u32>,
-        /// Environments (days) per update.
-        #[arg(long, default_value_t = 32)]
-        batch: usize,
         /// Testing hook: stop every run after N updates, as if killed.
         #[arg(long, hide = true)]
         interrupt_after_updates: Option<u64>,
-        /// Only the base point (skip the sweeps).
+    },
+    /// Write a Slurm job array that runs the experiment in shards (`gridc run --shard`)
+    /// and a job that merges them: DIR/slurm/run.sbatch and DIR/slurm/merge.sbatch.
+    /// With --submit, submit both (the merge after the array succeeds); otherwise print
+    /// the sbatch commands. See docs/slurm.md.
+    Slurm {
+        file: PathBuf,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Result directory: shards go to DIR/shards/I, the merged report to DIR.
         #[arg(long)]
-        no_sweeps: bool,
-        /// Only these of the experiment's algorithms, e.g. `--algos ippo,mappo`.
-        #[arg(long, value_enum, value_delimiter = ',')]
-        algos: Vec<crate::train::session::Algo>,
+        out: PathBuf,
+        /// Slurm partition (default: the cluster's default partition).
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit per array task and for the merge job, in sbatch syntax.
+        #[arg(long, default_value = "01:00:00")]
+        time: String,
+        /// CPUs per array task (the task runs this many runs in parallel).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        cpus: u32,
+        /// Array tasks (default: the number of runs, at most 64).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        shards: Option<u32>,
+        /// Submit with sbatch instead of printing the commands.
+        #[arg(long)]
+        submit: bool,
     },
     /// Join result directories of `gridc run --shard` into one and write its report.
     Merge {
@@ -191,6 +198,35 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+/// What to run: shared by `gridc run` and `gridc slurm`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// Which experiment (default: the first).
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// Override a value of the scenario, e.g. `--set reward.mix=0.25` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+    pub overrides: Vec<(String, String)>,
+    /// Hyper-parameter override for every run, e.g. `--hp lr=0.001`.
+    #[arg(long = "hp", value_name = "NAME=VALUE", value_parser = parse_override)]
+    pub hyper: Vec<(String, String)>,
+    /// Environment steps per run (default: the experiment's budget).
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// Seeds per algorithm and point (default: the experiment's seeds).
+    #[arg(long)]
+    pub seeds: Option<u32>,
+    /// Environments (days) per update.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Only the base point (skip the sweeps).
+    #[arg(long)]
+    pub no_sweeps: bool,
+    /// Only these of the experiment's algorithms, e.g. `--algos ippo,mappo`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub algos: Vec<crate::train::session::Algo>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,27 +313,20 @@ pub fn run(cli: Cli) -> i32 {
         }),
         Command::Run {
             file,
-            experiment,
+            plan,
             out,
-            overrides,
-            hyper,
             jobs,
             shard,
             dry_run,
             force,
             backend,
-            budget,
-            seeds,
-            batch,
             interrupt_after_updates,
-            no_sweeps,
-            algos,
         } => run::run(run::Args {
             file,
-            experiment,
+            experiment: plan.experiment,
             out,
-            overrides,
-            hyper,
+            overrides: plan.overrides,
+            hyper: plan.hyper,
             jobs: jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -307,12 +336,31 @@ pub fn run(cli: Cli) -> i32 {
             dry_run,
             force,
             backend,
-            budget,
-            seeds,
-            batch,
+            budget: plan.budget,
+            seeds: plan.seeds,
+            batch: plan.batch,
             interrupt_after_updates,
-            no_sweeps,
-            algorithms: algos,
+            no_sweeps: plan.no_sweeps,
+            algorithms: plan.algos,
+        }),
+        Command::Slurm {
+            file,
+            plan,
+            out,
+            partition,
+            time,
+            cpus,
+            shards,
+            submit,
+        } => slurm::run(slurm::Args {
+            file,
+            plan,
+            out,
+            partition,
+            time,
+            cpus,
+            shards,
+            submit,
         }),
         Command::Merge { dirs, out, backend } => run::merge(run::MergeArgs { out, dirs, backend }),
         Command::Bench {
