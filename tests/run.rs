@@ -2,24 +2,14 @@
 //! resume after an interruption, shards + merge, refusal to mix scenarios, bad input
 //! before any run starts; plan expansion snapshots for the examples.
 
+mod common;
+use common::gridc;
+
 use gridc::experiment::plan::{expand, PlanError, PlanRequest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TINY: &str = "tests/run/tiny.grid";
-
-fn gridc(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridc"))
-        .args(args)
-        .output()
-        .expect("run gridc");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("gridc-run-{name}-{}", std::process::id()));

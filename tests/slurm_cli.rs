@@ -1,22 +1,13 @@
 //! `gridc slurm` without `--submit`: the job-array and merge scripts it writes, and its
 //! exit codes. (tests/slurm/run.sh submits them to a real one-node cluster.)
 
+mod common;
+use common::gridc;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/slurm/tiny.grid");
-
-fn gridc(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridc"))
-        .args(args)
-        .output()
-        .expect("run gridc");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("gridc-slurm-cli-{name}-{}", std::process::id()));

@@ -87,19 +87,7 @@ fn training_is_deterministic_given_the_seed() {
 }
 
 mod cli {
-    use std::process::Command;
-
-    fn gridc(args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_gridc"))
-            .args(args)
-            .output()
-            .expect("run gridc");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
+    use super::common::gridc;
 
     /// `gridc train` with MAPPO, seed 3, batch 4 (8 environment steps per update).
     fn train_mappo(

@@ -180,14 +180,7 @@ fn calibrate(plan: &Plan, base: &CheckedPoint, backend: Backend) -> Option<f64> 
     let per_update = (plan.batch * env.steps()) as u64;
     let reference = session::Reference {
         days: session::test_days(exp).into_iter().take(1).collect(),
-        greedy: Default::default(),
-        greedy_bills: vec![],
-        optimum_cost: None,
-        policies: Default::default(),
-        order: vec![],
-        individual_rationality: Default::default(),
-        price_of_anarchy: None,
-        coordination: Default::default(),
+        ..Default::default()
     };
     let rc = session::RunConfig {
         algo,

@@ -50,7 +50,7 @@ pub fn point_dir(out: &Path, point: &str) -> PathBuf {
     out.join("points").join(point)
 }
 
-fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String> {
+pub fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;

@@ -1,7 +1,7 @@
 //! Gather a result directory (after `gridc run` or `gridc merge`) into typed results, and
 //! merge shard directories. Only files written atomically by `exec` are read.
 
-use super::exec::{point_dir, read_json, run_dir};
+use super::exec::{point_dir, read_json, run_dir, write_json};
 use super::manifest::Manifest;
 use super::plan::{Plan, Point};
 use crate::train::session::{Algo, CurveRow, Reference, Summary};
@@ -134,11 +134,8 @@ pub fn merge(out: &Path, shards: &[&Path]) -> Result<usize, String> {
         };
     }
     manifest.finished_unix = finished;
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
-    crate::cli::write_atomic(&out.join("manifest.json"), text.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let text = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())? + "\n";
-    crate::cli::write_atomic(&out.join("plan.json"), text.as_bytes()).map_err(|e| e.to_string())?;
+    write_json(&out.join("manifest.json"), &manifest)?;
+    write_json(&out.join("plan.json"), &plan)?;
     Ok(copied)
 }
 

@@ -213,7 +213,7 @@ pub struct Summary {
 
 /// Greedy and the optimum on the test days: the anchors of every headline metric,
 /// computed once per scenario and shared by all runs on it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Reference {
     pub days: Vec<u32>,
     pub greedy: Kpis,

@@ -38,3 +38,16 @@ pub fn files_in(dir: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Run the gridc binary: (exit code, stdout, stderr).
+pub fn gridc(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridc"))
+        .args(args)
+        .output()
+        .expect("run gridc");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
