@@ -1,6 +1,6 @@
 //! `gridc run` / `gridc merge` end to end on a tiny experiment (tests/run/tiny.grid):
 //! resume after an interruption, shards + merge, refusal to mix scenarios, bad input
-//! before any run starts; plan expansion snapshots for the examples.
+//! before any run starts; plan expansion snapshots for the examples; a report snapshot.
 
 mod common;
 use common::gridc;
@@ -92,6 +92,9 @@ fn resumed_and_sharded_runs_equal_the_uninterrupted_run() {
     ] {
         assert!(md.contains(needle), "report.md lacks `{needle}`");
     }
+    // The whole report from fixed seeds, minus the wall-clock section that differs per run.
+    let deterministic = md.split("## Compute").next().unwrap_or_default();
+    insta::assert_snapshot!("report_tiny", deterministic);
 
     // Killed after 10 of 20 updates, then the same command again.
     let b = tmp("b");

@@ -318,8 +318,10 @@ fn table(s: &Scenario, exp: &Experiment, r: &SimResults) -> String {
         out.push_str(&format!(
             "price of anarchy (selfish optimum / optimum cost): {p:.4}\n"
         ));
+    } else if r.results.contains_key("selfish_optimum") {
+        out.push_str("price of anarchy: undefined (a ratio of costs needs both costs positive; compare the two optimum rows)\n");
     }
-    out.push_str("cost: community cost = bills + overload penalties + peak charges; vs greedy = (C_greedy − C)/C_greedy;\n");
+    out.push_str("cost: community cost = bills + overload penalties + peak charges; vs greedy = (C_greedy − C)/|C_greedy|;\n");
     out.push_str("gap closed = (C_greedy − C)/(C_greedy − C_optimum); IR = share of households whose bill ≤ their greedy bill.\n");
     out
 }

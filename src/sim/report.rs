@@ -125,7 +125,9 @@ pub fn simulate(
     let none = find("no_battery");
     let opt = find("optimum");
     if let (Some(o), Some(sf)) = (&opt, find("selfish_optimum")) {
-        poa = (o.cost.abs() > 1e-12).then(|| sf.cost / o.cost);
+        // A ratio of costs only means "how many times worse" when both are positive; a
+        // community that earns money (optimum cost ≤ 0) has no price of anarchy.
+        poa = (o.cost > 1e-12 && sf.cost >= 0.0).then(|| sf.cost / o.cost);
     }
     let mut rationality = BTreeMap::new();
     for (name, mut k, shown) in measured {
