@@ -232,6 +232,23 @@ pub fn build(res: &Results) -> Report {
             let xg = vec![greedy; xa.len()];
             comparisons.push(compare(&p.point.id, a.name(), &xa, "greedy", &xg));
         }
+        // Ablation: the same algorithm at this sweep value vs at the base scenario, when
+        // the community is the same size (so costs compare directly).
+        if let Some(base) = res.points.first().filter(|b| b.point.id != p.point.id) {
+            if p.reference.greedy_bills.len() == base.reference.greedy_bills.len() {
+                for (a, runs) in &algos {
+                    if let Some(base_runs) = base.runs.get(a) {
+                        comparisons.push(compare(
+                            &p.point.id,
+                            a.name(),
+                            &costs(runs),
+                            &format!("{} (base)", a.name()),
+                            &costs(base_runs),
+                        ));
+                    }
+                }
+            }
+        }
         for i in 0..algos.len() {
             for j in i + 1..algos.len() {
                 comparisons.push(compare(
