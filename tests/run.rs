@@ -167,6 +167,11 @@ fn bad_requests_fail_before_any_run() {
     let (code, _, err) = gridc(&["run", TINY, "--out", file.to_str().unwrap_or_default()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not a directory"), "{err}");
+    // Not writable: below a file (a permission test would pass as root, as CI runs).
+    let below = file.join("sub");
+    let (code, _, err) = gridc(&["run", TINY, "--out", below.to_str().unwrap_or_default()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot create"), "{err}");
     let _ = std::fs::remove_file(file);
     // A sweep value that breaks the whole scenario is caught at plan time.
     let dir = tmp("sweep");
