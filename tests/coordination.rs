@@ -129,8 +129,9 @@ fn mappo_coordinates_on_the_feeder() {
         ..PpoConfig::default()
     };
     let mut ppo = Ppo::new(&env, cfg, 1);
-    for _ in 0..MAPPO_UPDATES {
-        ppo.train_episode(&mut env, &[0; 16]).expect("train");
+    for i in 0..MAPPO_UPDATES {
+        ppo.train_episode(&mut env, &[0; 16], i as f64 / MAPPO_UPDATES as f64)
+            .expect("train");
     }
     let mut eval = Env::new(&s, exp, 1).expect("env");
     let cost = cost_of(&mut eval, 0, |o| ppo.act_deterministic(o, 1));

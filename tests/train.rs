@@ -45,8 +45,9 @@ fn learns_arbitrage(centralised: bool) {
         ..PpoConfig::default()
     };
     let mut ppo = Ppo::new(&env, cfg, 1);
-    for _ in 0..150 {
-        ppo.train_episode(&mut env, &[0; 16]).expect("train");
+    for i in 0..150 {
+        ppo.train_episode(&mut env, &[0; 16], i as f64 / 150.0)
+            .expect("train");
     }
     let mut eval_env = Env::new(&s, exp, 1).expect("env");
     let cost = eval_cost(&ppo, &mut eval_env, 0);
@@ -74,9 +75,9 @@ fn training_is_deterministic_given_the_seed() {
         let mut env = Env::new(&s, exp, 4).expect("env");
         let mut ppo = Ppo::new(&env, PpoConfig::default(), 9);
         let mut returns = Vec::new();
-        for _ in 0..5 {
+        for i in 0..5 {
             returns.push(
-                ppo.train_episode(&mut env, &[0; 4])
+                ppo.train_episode(&mut env, &[0; 4], i as f64 / 5.0)
                     .expect("train")
                     .mean_episode_return,
             );
@@ -94,16 +95,14 @@ mod cli {
         grid: &str,
         budget: &str,
         out: &std::path::Path,
-        resume: bool,
+        extra: &[&str],
     ) -> (i32, String, String) {
         let out = out.to_str().unwrap_or_default();
         let mut args = vec![
             "train", grid, "--algo", "mappo", "--seed", "3", "--batch", "4", "--budget", budget,
             "--out", out,
         ];
-        if resume {
-            args.push("--resume");
-        }
+        args.extend_from_slice(extra);
         gridc(&args)
     }
 
@@ -126,11 +125,16 @@ mod cli {
         let g = grid.to_str().unwrap_or_default();
         let (a, b) = (dir.join("a"), dir.join("b"));
         // batch 4 × 2 steps = 8 environment steps per update.
-        let (c1, out_a, err) = train_mappo(g, "160", &a, false);
+        let (c1, out_a, err) = train_mappo(g, "160", &a, &[]);
         assert_eq!(c1, 0, "{err}");
-        let (c2, _, err) = train_mappo(g, "72", &b, false);
+        // Killed after 10 of 20 updates, then resumed.
+        let (c2, _, err) = train_mappo(g, "160", &b, &["--interrupt-after-updates", "10"]);
         assert_eq!(c2, 0, "{err}");
-        let (c3, out_b, err) = train_mappo(g, "160", &b, true);
+        assert!(
+            !b.join("summary.json").exists(),
+            "an interrupted run wrote a summary"
+        );
+        let (c3, out_b, err) = train_mappo(g, "160", &b, &["--resume"]);
         assert_eq!(c3, 0, "{err}");
         assert_eq!(without_wall_time(&out_a), without_wall_time(&out_b));
         let ck =

@@ -78,7 +78,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
         backend: crate::sim::env::Backend,
     },
-    /// Train agents (IPPO or MAPPO) on the experiment's train days and evaluate them on
+    /// Train agents (IPPO, MAPPO or MADDPG) on the experiment's train days and evaluate them on
     /// its test days against greedy and the optimum. Writes DIR/summary.json,
     /// DIR/curve.csv and DIR/checkpoint.json.
     Train {
@@ -108,6 +108,9 @@ pub enum Command {
         /// Print where the training time went (environment, acting, learning, evaluation).
         #[arg(long)]
         profile: bool,
+        /// Testing hook: stop after N updates (at a checkpoint), as if killed.
+        #[arg(long, hide = true)]
+        interrupt_after_updates: Option<u64>,
     },
     /// Run an experiment: algorithms × seeds × sweep points (one axis at a time), the
     /// baselines and the optimum; write DIR/report.md with statistics and plots. Rerunning
@@ -298,6 +301,7 @@ pub fn run(cli: Cli) -> i32 {
             batch,
             hyper,
             profile,
+            interrupt_after_updates,
         } => train::run(train::Args {
             file,
             algo,
@@ -310,6 +314,7 @@ pub fn run(cli: Cli) -> i32 {
             resume,
             batch,
             profile,
+            interrupt_after_updates,
         }),
         Command::Run {
             file,

@@ -20,6 +20,8 @@ pub struct Args {
     pub resume: bool,
     pub batch: usize,
     pub profile: bool,
+    /// Testing hook: stop after this many updates, as if killed.
+    pub interrupt_after_updates: Option<u64>,
 }
 
 fn fail(msg: &str) -> i32 {
@@ -62,15 +64,26 @@ pub fn run(a: Args) -> i32 {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let result = session::train(&s, exp, &rc, &reference, &a.out, a.resume, None, |p| {
-        bar.set_position(p.env_steps);
-        let test = match p.last_test {
-            Some((c, Some(g))) => format!("  test cost {c:.1} $  gap closed {:.0} %", g * 100.0),
-            Some((c, None)) => format!("  test cost {c:.1} $"),
-            None => String::new(),
-        };
-        bar.set_message(format!("return {:.3}{test}", p.row.mean_episode_return));
-    });
+    let result = session::train(
+        &s,
+        exp,
+        &rc,
+        &reference,
+        &a.out,
+        a.resume,
+        a.interrupt_after_updates,
+        |p| {
+            bar.set_position(p.env_steps);
+            let test = match p.last_test {
+                Some((c, Some(g))) => {
+                    format!("  test cost {c:.1} $  gap closed {:.0} %", g * 100.0)
+                }
+                Some((c, None)) => format!("  test cost {c:.1} $"),
+                None => String::new(),
+            };
+            bar.set_message(format!("return {:.3}{test}", p.row.mean_episode_return));
+        },
+    );
     bar.finish_and_clear();
     match result {
         Ok(Some(summary)) => {

@@ -70,6 +70,11 @@ pub struct PpoConfig {
     pub init_log_std: f32,
     /// Multiplies rewards before learning (costs in $ per step are small numbers).
     pub reward_scale: f32,
+    /// The critic predicts returns normalised by their running mean and variance
+    /// (MAPPO's value normalisation), so its targets stay O(1) whatever the $ scale.
+    pub value_norm: bool,
+    /// Decay the learning rate linearly to 0 over the run's budget.
+    pub anneal_lr: bool,
 }
 
 impl Default for PpoConfig {
@@ -87,6 +92,8 @@ impl Default for PpoConfig {
             hidden: 64,
             init_log_std: -1.0,
             reward_scale: 1.0,
+            value_norm: true,
+            anneal_lr: true,
         }
     }
 }
@@ -104,6 +111,8 @@ pub struct Ppo {
     pub rng: Rng,
     /// Running statistics of the observations; inputs are normalised with them.
     pub obs_stats: RunningStats,
+    /// Running statistics of the returns (value normalisation).
+    pub return_stats: RunningStats,
     agents: usize,
     obs_dim: usize,
     act_dim: usize,
@@ -153,6 +162,7 @@ impl Ppo {
             log_std_v: vec![0.0; ad],
             rng: Rng::new(seed.wrapping_add(2)),
             obs_stats: RunningStats::new(od),
+            return_stats: RunningStats::new(1),
             cfg,
             actor,
             critic,
@@ -210,8 +220,39 @@ impl Ppo {
             .collect()
     }
 
+    /// Critic outputs in $ (undoing the value normalisation).
+    fn values(&self, obs: &[f32], batch: usize) -> Vec<f32> {
+        let v = self.critic.predict(&self.critic_inputs(obs, batch));
+        let (mean, sd) = self.return_scale();
+        v.iter().map(|x| x * sd + mean).collect()
+    }
+
+    /// (mean, standard deviation) that map normalised values back to returns.
+    fn return_scale(&self) -> (f32, f32) {
+        if self.cfg.value_norm && self.return_stats.count > 0.0 {
+            (
+                self.return_stats.mean[0] as f32,
+                (self.return_stats.variance(0) + 1e-8).sqrt() as f32,
+            )
+        } else {
+            (0.0, 1.0)
+        }
+    }
+
     /// Collect one episode on every environment of the batch (one day each), then update.
-    pub fn train_episode(&mut self, env: &mut Env, days: &[u32]) -> Result<Update, EnvError> {
+    /// `progress` ∈ [0, 1) is the share of the run's budget already spent (for the
+    /// learning-rate schedule).
+    pub fn train_episode(
+        &mut self,
+        env: &mut Env,
+        days: &[u32],
+        progress: f64,
+    ) -> Result<Update, EnvError> {
+        if self.cfg.anneal_lr {
+            let lr = self.cfg.lr * (1.0 - progress.clamp(0.0, 1.0)) as f32;
+            self.actor_opt.lr = lr;
+            self.critic_opt.lr = lr;
+        }
         let (n, ad) = (self.agents, self.act_dim);
         let batch = days.len();
         let rows = batch * n;
@@ -233,7 +274,7 @@ impl Ppo {
                 self.obs_stats.update(&obs);
             }
             let mu = self.actor.predict(&self.actor_inputs(&obs, batch));
-            let v = self.critic.predict(&self.critic_inputs(&obs, batch));
+            let v = self.values(&obs, batch);
             let mut u = vec![0.0f32; rows * ad];
             let mut logp = vec![0.0f32; rows];
             for r in 0..rows {
@@ -271,6 +312,13 @@ impl Ppo {
             self.cfg.gamma,
             self.cfg.lambda,
         );
+        // Value targets in the critic's units: normalised by the statistics including
+        // this rollout's returns.
+        if self.cfg.value_norm {
+            self.return_stats.update(&ret);
+        }
+        let (ret_mean, ret_sd) = self.return_scale();
+        let ret: Vec<f32> = ret.iter().map(|r| (r - ret_mean) / ret_sd).collect();
         let episode_return = all_r.iter().map(|r| *r as f64).sum::<f64>()
             / rows as f64
             / self.cfg.reward_scale as f64;
@@ -374,7 +422,7 @@ impl Ppo {
             let mh = self.log_std_m[j] / (1.0 - b1.powi(t));
             let vh = self.log_std_v[j] / (1.0 - b2.powi(t));
             self.log_std[j] =
-                (self.log_std[j] - self.cfg.lr * mh / (vh.sqrt() + 1e-8)).clamp(-5.0, 1.0);
+                (self.log_std[j] - self.actor_opt.lr * mh / (vh.sqrt() + 1e-8)).clamp(-5.0, 1.0);
         }
     }
 }

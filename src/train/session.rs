@@ -73,9 +73,16 @@ pub enum Learner {
 }
 
 impl Learner {
-    fn train_episode(&mut self, env: &mut Env, days: &[u32]) -> Result<Update, String> {
+    fn train_episode(
+        &mut self,
+        env: &mut Env,
+        days: &[u32],
+        progress: f64,
+    ) -> Result<Update, String> {
         match self {
-            Learner::Ppo(p) => p.train_episode(env, days).map_err(|e| e.to_string()),
+            Learner::Ppo(p) => p
+                .train_episode(env, days, progress)
+                .map_err(|e| e.to_string()),
             Learner::Maddpg(m) => m.train_episode(env, days).map_err(|e| e.to_string()),
         }
     }
@@ -387,13 +394,14 @@ pub fn train(
         let days: Vec<u32> = (0..rc.batch)
             .map(|_| train_days[state.day_rng.below(train_days.len())])
             .collect();
-        let u = state.learner.train_episode(&mut env, &days)?;
+        let progress = state.env_steps as f64 / rc.budget as f64;
+        let u = state.learner.train_episode(&mut env, &days, progress)?;
         state.env_steps += per_update;
         state.updates += 1;
         clock.timing.env_s += u.env_s;
         clock.timing.act_s += u.act_s;
         clock.timing.learn_s += u.learn_s;
-        // Only at fixed update counts, so a run resumed under a larger budget is identical.
+        // Only at fixed update counts, so an interrupted and resumed run is identical.
         let test_cost = if state.updates % EVAL_EVERY == 0 {
             let t0 = Instant::now();
             let (k, _) = evaluate_policy(&mut eval_env, &state.learner, &reference.days, false)?;
