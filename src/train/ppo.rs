@@ -93,7 +93,7 @@ impl Default for PpoConfig {
             init_log_std: -1.0,
             reward_scale: 1.0,
             value_norm: true,
-            anneal_lr: true,
+            anneal_lr: false,
         }
     }
 }
