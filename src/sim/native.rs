@@ -3,14 +3,97 @@
 //! (1 − mix)·(−bill) + mix·(−cost / N)). Written as a performance engineer would: struct of
 //! arrays, no allocation per step, no dispatch. It is a benchmark reference and a third
 //! differential oracle (bit-identical to the interpreter: same operations in the same
-//! order). It does not implement demand charges or custom reward expressions.
+//! order). It does not implement demand charges, custom reward expressions or messages.
+//!
+//! `observe` is the hand-written observation assembly for the same model: per
+//! environment it rounds the values every agent shares (time, prices and forecasts,
+//! named feeders' last flow) once into a template row, then per agent copies the row and
+//! fills in the agent's own columns.
 
 use super::interp::Machine;
-use crate::ir::{Field, Ir, Scalar};
+use super::jit::ObsArgs;
+use crate::ir::{Field, Ir, ObsColumn, ObsProgram, Scalar};
 
-/// Can `step` run this IR? (No demand charge; default-shaped reward.)
+/// Can `step` and `observe` run this IR? (No demand charge; the reward
+/// `-bill(self)` ↔ `-cost(net) / count` with count = the number of agents; no messages.)
 pub fn supports(ir: &Ir) -> bool {
+    use crate::model::RewardExpr as R;
+    let reference = crate::ir::lower::reward_kernel(
+        &R::Neg(Box::new(R::Bill)),
+        &R::Div(
+            Box::new(R::Neg(Box::new(R::Cost))),
+            Box::new(R::Const(ir.agents as f64)),
+        ),
+    );
     ir.demand_charge_per_kw_day == 0.0
+        && ir.observe.messages == 0
+        && ir.program.last() == Some(&crate::ir::Stage::Map(reference))
+}
+
+/// Observations `batch × agents × obs_dim` (same values as `Env::observe`).
+pub fn observe(p: &ObsProgram, a: &ObsArgs, out: &mut Vec<f32>) {
+    let (na, dim, len, batch) = (p.agent_house.len(), p.obs_dim, p.series_len, a.batch);
+    let n = a.capacity.len();
+    let nf = if batch > 0 {
+        a.last_flow.len() / batch
+    } else {
+        0
+    };
+    let n_env = p.env_series.len();
+    out.clear();
+    out.resize(batch * na * dim, 0.0);
+    // Columns that differ per agent, with their position in the row.
+    let own: Vec<(usize, ObsColumn)> = p
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            !matches!(
+                c,
+                ObsColumn::Env { .. } | ObsColumn::FeederFlowLast(_) | ObsColumn::BusLast
+            )
+        })
+        .map(|(i, c)| (i, *c))
+        .collect();
+    let mut row = vec![0.0f32; dim];
+    for b in 0..batch {
+        let env = &a.inputs.env[b * n_env * len..(b + 1) * n_env * len];
+        for (slot, c) in row.iter_mut().zip(&p.columns) {
+            *slot = match *c {
+                ObsColumn::Env { series, offset } => env[series * len + a.t + offset] as f32,
+                ObsColumn::FeederFlowLast(f) => a.last_flow[b * nf + f] as f32,
+                ObsColumn::BusLast => a.last_bus[b] as f32,
+                _ => 0.0,
+            };
+        }
+        let energy = &a.energy[b * n..(b + 1) * n];
+        let net = &a.last_net[b * n..(b + 1) * n];
+        let flow = &a.last_flow[b * nf..(b + 1) * nf];
+        let out_b = &mut out[b * na * dim..(b + 1) * na * dim];
+        for (i, o) in out_b.chunks_exact_mut(dim.max(1)).enumerate().take(na) {
+            o.copy_from_slice(&row);
+            let h = p.agent_house[i];
+            for &(col, c) in &own {
+                o[col] = match c {
+                    ObsColumn::Agent { series, offset } => {
+                        let k = a.t + offset;
+                        a.inputs.agent[((series * batch + b) * len + k) * na + i] as f32
+                    }
+                    ObsColumn::Soc => {
+                        let cap = a.capacity[h];
+                        if cap > 0.0 {
+                            (energy[h] / cap) as f32
+                        } else {
+                            0.0
+                        }
+                    }
+                    ObsColumn::NetLast => net[h] as f32,
+                    ObsColumn::OwnFeederFlowLast => flow[p.agent_feeder[i]] as f32,
+                    _ => 0.0,
+                };
+            }
+        }
+    }
 }
 
 /// One step of every environment; same contract as `Machine::step` (returns error flags).
