@@ -6,7 +6,7 @@
 
 mod common;
 use gridc::check::{check_source, Options};
-use gridc::ir::{Field, Scalar, FLAG_NON_FINITE};
+use gridc::ir::{Field, Scalar, FLAG_NON_FINITE, FLAG_SOC_BOUNDS};
 use gridc::model::Scenario;
 use gridc::sim::env::{Backend, Env, EnvError};
 use gridc::sim::interp::{FIELDS, SCALARS};
@@ -244,6 +244,44 @@ fn non_finite_values_are_reported_by_both_backends() {
         match env.step_households(&[0.0]) {
             Err(EnvError::Runtime(flags)) => assert_ne!(flags & FLAG_NON_FINITE, 0),
             other => panic!("{backend:?}: expected a runtime error, got {other:?}"),
+        }
+    }
+}
+
+/// The household kernel's checks in every position of a row: SIMD lanes (0, 1 and 2, 3)
+/// and the scalar remainder (4), for both flags, against the interpreter's flags.
+#[test]
+fn failed_checks_are_reported_from_every_lane() {
+    let text = "gridc 0.1\n\
+        tariff t { import 0.3 $/kWh }\n\
+        template hh() { load demand = 1 kW; battery store { capacity 10 kWh; power 1 kW } }\n\
+        network n { bus b; feeder f from b { limit 100 kW }; hh h[5] on f; tariff t }\n\
+        agents { each hh controls store.power in -1..1 }\nreward { mix = 0 }\n\
+        experiment e { train days 2023-01-01; test days 2023-01-02 }\n";
+    let s = check_source("lanes.grid", text, None, &Options::default())
+        .scenario
+        .expect("checks");
+    let exp = &s.experiments[0];
+    for pos in 0..5 {
+        for (value, flag) in [(f64::NAN, FLAG_NON_FINITE), (25.0, FLAG_SOC_BOUNDS)] {
+            let mut flags = Vec::new();
+            for backend in [Backend::Interp, Backend::Jit] {
+                let mut env = Env::with_backend(&s, exp, 2, backend).expect("env");
+                env.reset(&[0, 1]);
+                // The bad household in the second environment only.
+                env.m.h_mut(Field::Energy)[5 + pos] = value;
+                let f = match env.m.jit.clone() {
+                    Some(jit) => jit.run(0, &mut env.m, 0..2),
+                    None => env.m.step(&env.ir),
+                };
+                flags.push(f);
+            }
+            assert_ne!(flags[0] & flag, 0, "interp misses position {pos}");
+            assert_eq!(
+                flags[1] & flag,
+                flag,
+                "jit misses position {pos}: {flags:?}"
+            );
         }
     }
 }

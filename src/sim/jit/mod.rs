@@ -285,8 +285,11 @@ impl JitProgram {
             self.feeders,
             self.messages,
         );
-        out.clear();
-        out.resize(batch * na * self.obs_dim, 0.0);
+        // The kernel writes every value: only a buffer of another length is reset.
+        if out.len() != batch * na * self.obs_dim {
+            out.clear();
+            out.resize(batch * na * self.obs_dim, 0.0);
+        }
         let inp = a.inputs;
         // The checks that make the call below sound: every array covers what the kernel
         // indexes for these counts (agent indices were checked at compile time).
@@ -326,7 +329,8 @@ impl JitProgram {
         counts[observe::C_FEEDERS] = nf as i64;
         counts[observe::C_T] = a.t as i64;
         counts[observe::C_LEN] = inp.len as i64;
-        // SAFETY: the kernel writes `out[0..batch·agents·obs_dim]` (resized above) and
+        assert_eq!(out.len(), batch * na * self.obs_dim);
+        // SAFETY: the kernel writes `out[0..batch·agents·obs_dim]` (asserted above) and
         // reads the arrays above within the bounds asserted for these counts; agent
         // house/feeder indices are below `households`/`feeders` (checked in `compile`).
         unsafe { (self.observe)(ptrs.as_ptr(), counts.as_ptr()) }
