@@ -417,9 +417,14 @@ impl<'s> Env<'s> {
             messages: &self.messages,
             inputs: &self.obs_in,
         };
+        // The precomputed series cover t ≤ steps (`t` is public: anything past the end
+        // takes the oracle's path, which clamps forecasts and evaluates profiles).
+        let covered = self.t <= self.steps() && self.obs_in.batch == self.batch();
         match (self.engine, &self.m.jit) {
-            (Engine::Jit, Some(jit)) => jit.observe(&args(), out),
-            (Engine::Native, _) => super::native::observe(&self.ir.observe, &args(), out),
+            (Engine::Jit, Some(jit)) if covered => jit.observe(&args(), out),
+            (Engine::Native, _) if covered => {
+                super::native::observe(&self.ir.observe, &args(), out)
+            }
             _ => self.observe_interp(out),
         }
     }

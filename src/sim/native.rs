@@ -41,11 +41,7 @@ const AGENT_BLOCK: usize = 64;
 pub fn observe(p: &ObsProgram, a: &ObsArgs, out: &mut Vec<f32>) {
     let (na, dim, len, batch) = (p.agent_house.len(), p.obs_dim, p.series_len, a.batch);
     let n = a.capacity.len();
-    let nf = if batch > 0 {
-        a.last_flow.len() / batch
-    } else {
-        0
-    };
+    let nf = a.last_flow.len().checked_div(batch).unwrap_or(0);
     let n_env = p.env_series.len();
     if out.len() != batch * na * dim {
         out.clear();

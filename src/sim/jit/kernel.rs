@@ -69,16 +69,14 @@ pub(super) fn build(
         })
         .chain(k.scalar_stores.iter().map(|(s, _)| *s as usize));
     for f in field_ids {
-        if !fields.contains_key(&f) {
-            let v = b.ins().load(ptr, mem, tbl, (f * 8) as i32);
-            fields.insert(f, v);
-        }
+        fields
+            .entry(f)
+            .or_insert_with(|| b.ins().load(ptr, mem, tbl, (f * 8) as i32));
     }
     for s in scalar_ids {
-        if !scalars.contains_key(&s) {
-            let v = b.ins().load(ptr, mem, stbl, (s * 8) as i32);
-            scalars.insert(s, v);
-        }
+        scalars
+            .entry(s)
+            .or_insert_with(|| b.ins().load(ptr, mem, stbl, (s * 8) as i32));
     }
     let zero64 = b.ins().iconst(types::I64, 0);
     let zero32 = b.ins().iconst(types::I32, 0);
