@@ -22,9 +22,13 @@ use std::collections::BTreeMap;
 /// Whether household and feeder kernels get the f64x2 loop (see docs/performance.md).
 pub const SIMD: bool = true;
 
+/// `sums`: (field, scalar) pairs — per environment, the sum of the values the kernel
+/// stores into `field`, in element order from −0.0 (exactly `Iterator::sum`, as the
+/// interpreter's `Total` stage), is stored into `scalar` (a fused `Total` stage).
 pub(super) fn build(
     mut fb: FunctionBuilder,
     k: &Kernel,
+    sums: &[(usize, usize)],
     ptr: types::Type,
     cfg: cranelift_codegen::isa::TargetFrontendConfig,
 ) {
@@ -49,6 +53,14 @@ pub(super) fn build(
     let vflags = b.declare_var(types::I32);
     // Lane masks of failed checks in the SIMD loop: [non-finite, soc bounds].
     let vmask = [b.declare_var(types::I64X2), b.declare_var(types::I64X2)];
+    // Running sums of fused totals: (value stored into the field, sum variable).
+    let sum_vars: Vec<(crate::ir::V, usize, Variable)> = sums
+        .iter()
+        .filter_map(|(f, s)| {
+            let v = k.stores.iter().find(|(g, _)| *g as usize == *f)?.1;
+            Some((v, *s, b.declare_var(types::F64)))
+        })
+        .collect();
     // The base pointer of every field and scalar the kernel touches, loaded once.
     let mut fields: BTreeMap<usize, Value> = BTreeMap::new();
     let mut scalars: BTreeMap<usize, Value> = BTreeMap::new();
@@ -67,7 +79,8 @@ pub(super) fn build(
             Op::Scalar(s) => Some(*s as usize),
             _ => None,
         })
-        .chain(k.scalar_stores.iter().map(|(s, _)| *s as usize));
+        .chain(k.scalar_stores.iter().map(|(s, _)| *s as usize))
+        .chain(sums.iter().map(|(_, s)| *s));
     for f in field_ids {
         fields
             .entry(f)
@@ -107,11 +120,16 @@ pub(super) fn build(
     }
     let off0 = b.use_var(voff);
     let end = b.ins().iadd(off0, row_bytes);
+    let minus_zero = b.ins().f64const(-0.0);
+    for (_, _, var) in &sum_vars {
+        b.def_var(*var, minus_zero);
+    }
     let body = Body {
         k,
         fields: &fields,
         scalars: &scalars,
         boff,
+        sums: &sum_vars,
     };
     if simd {
         // Two elements per iteration while off + 16 ≤ end.
@@ -149,6 +167,11 @@ pub(super) fn build(
     b.ins().jump(inner_head, &[]);
 
     b.switch_to_block(outer_next);
+    for (_, s, var) in &sum_vars {
+        let total = b.use_var(*var);
+        let addr = b.ins().iadd(scalars[s], boff);
+        b.ins().store(mem, total, addr, 0);
+    }
     let bi = b.use_var(vb);
     let b1 = b.ins().iadd_imm_s(bi, 1);
     b.def_var(vb, b1);
@@ -183,6 +206,7 @@ struct Body<'a> {
     fields: &'a BTreeMap<usize, Value>,
     scalars: &'a BTreeMap<usize, Value>,
     boff: Value,
+    sums: &'a [(crate::ir::V, usize, Variable)],
 }
 
 impl Body<'_> {
@@ -250,6 +274,20 @@ impl Body<'_> {
         for (f, v) in &k.stores {
             let addr = b.ins().iadd(self.fields[&(*f as usize)], off);
             b.ins().store(mem, regs[v.0 as usize], addr, 0);
+        }
+        // Fused totals: add the element(s) in order (lane 0, then lane 1).
+        for (v, _, var) in self.sums {
+            let x = regs[v.0 as usize];
+            let mut s = b.use_var(*var);
+            if vector {
+                for lane in 0..2u8 {
+                    let e = b.ins().extractlane(x, lane);
+                    s = b.ins().fadd(s, e);
+                }
+            } else {
+                s = b.ins().fadd(s, x);
+            }
+            b.def_var(*var, s);
         }
         // Scalar outputs exist in community kernels only (never vectorised).
         for (s, v) in &k.scalar_stores {

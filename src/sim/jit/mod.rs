@@ -49,6 +49,8 @@ pub struct JitProgram {
     /// Keeps the executable memory alive as long as the program.
     _module: JITModule,
     kernels: Vec<Option<(KernelFn, Domain)>>,
+    /// `Total` stages computed inside an earlier kernel's loop (skipped by `step`).
+    fused: Vec<bool>,
     observe: ObserveFn,
     /// Counts the observation kernel was checked against at compile time.
     households: usize,
@@ -128,6 +130,7 @@ impl JitProgram {
         let cfg = module.target_config();
         let mut ids = Vec::new();
         let mut code_bytes = 0;
+        let fusion = fuse_totals(ir);
         let define = |module: &mut JITModule,
                       ctx: &mut cranelift_codegen::Context,
                       name: String|
@@ -154,7 +157,18 @@ impl JitProgram {
             sig.params
                 .extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
             sig.returns.push(AbiParam::new(types::I32));
-            kernel::build(FunctionBuilder::new(&mut ctx.func, &mut fctx), k, ptr, cfg);
+            let sums: Vec<(usize, usize)> = fusion
+                .iter()
+                .filter(|f| f.kernel == i)
+                .map(|f| (f.field, f.scalar))
+                .collect();
+            kernel::build(
+                FunctionBuilder::new(&mut ctx.func, &mut fctx),
+                k,
+                &sums,
+                ptr,
+                cfg,
+            );
             let (id, bytes) = define(&mut module, &mut ctx, format!("{}_{i}", k.name))?;
             code_bytes += bytes;
             ids.push(Some((id, k.domain)));
@@ -179,9 +193,14 @@ impl JitProgram {
         let f = module.get_finalized_function(obs_id);
         // SAFETY: compiled above with the signature (ptr, ptr) -> ().
         let observe = unsafe { std::mem::transmute::<*const u8, ObserveFn>(f) };
+        let mut fused = vec![false; ir.program.len()];
+        for f in &fusion {
+            fused[f.total] = true;
+        }
         Ok(JitProgram {
             _module: module,
             kernels,
+            fused,
             observe,
             households: ir.households,
             feeders: ir.feeders,
@@ -210,6 +229,7 @@ impl JitProgram {
             let envs = b0..(b0 + per_block).min(m.batch);
             for (i, stage) in ir.program.iter().enumerate() {
                 flags |= match stage {
+                    _ if self.fused.get(i) == Some(&true) => 0,
                     Stage::Map(_) => self.run(i, m, envs.clone()),
                     _ => m.reduce(ir, stage, envs.clone()),
                 };
@@ -335,6 +355,57 @@ impl JitProgram {
         // house/feeder indices are below `households`/`feeders` (checked in `compile`).
         unsafe { (self.observe)(ptrs.as_ptr(), counts.as_ptr()) }
     }
+}
+
+/// A `Total { from: field, into: scalar }` stage whose sum an earlier `Map` kernel of the
+/// same domain computes while it stores `field` (same additions in the same order).
+struct Fusion {
+    kernel: usize,
+    total: usize,
+    field: usize,
+    scalar: usize,
+}
+
+/// Totals that can be fused: `field` is stored by kernel `k`, and no stage between the
+/// kernel and the total writes `field` or reads or writes `scalar` (so computing the sum
+/// early changes nothing another stage sees).
+fn fuse_totals(ir: &Ir) -> Vec<Fusion> {
+    use crate::ir::Op;
+    let mut out = Vec::new();
+    for (t, stage) in ir.program.iter().enumerate() {
+        let Stage::Total { from, domain, into } = stage else {
+            continue;
+        };
+        let writer = ir.program[..t].iter().rposition(|s| match s {
+            Stage::Map(k) => k.stores.iter().any(|(f, _)| f == from),
+            Stage::FeederSum { into: f, .. } => f == from,
+            _ => false,
+        });
+        let Some(kernel) = writer else { continue };
+        let Stage::Map(k) = &ir.program[kernel] else {
+            continue;
+        };
+        let touches = |s: &Stage| match s {
+            Stage::Map(k) => {
+                k.ops
+                    .iter()
+                    .any(|op| matches!(op, Op::Scalar(x) if x == into))
+                    || k.scalar_stores.iter().any(|(x, _)| x == into)
+            }
+            Stage::BusSum { into: x, .. } | Stage::Total { into: x, .. } => x == into,
+            Stage::FeederSum { .. } => false,
+        };
+        let between = &ir.program[kernel + 1..t];
+        if k.domain == *domain && *domain != Domain::Community && !between.iter().any(touches) {
+            out.push(Fusion {
+                kernel,
+                total: t,
+                field: *from as usize,
+                scalar: *into as usize,
+            });
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for JitProgram {
