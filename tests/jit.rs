@@ -1,10 +1,12 @@
 //! Differential tests: the Cranelift JIT against the reference interpreter, bit for bit,
 //! on the examples and on random scenarios with random actions (incl. clipping at full
-//! and empty batteries, zero-capacity batteries, feeders at their limit, export hours).
+//! and empty batteries, zero-capacity batteries, feeders at their limit, export hours):
+//! every state array after every step, and the f32 observations (compiled observation
+//! kernel vs the interpreter's Rust assembly) and rewards of the agent-level API.
 
 mod common;
 use gridc::check::{check_source, Options};
-use gridc::ir::{Field, Scalar, FLAG_NON_FINITE};
+use gridc::ir::{Field, Scalar, FLAG_NON_FINITE, FLAG_SOC_BOUNDS};
 use gridc::model::Scenario;
 use gridc::sim::env::{Backend, Env, EnvError};
 use gridc::sim::interp::{FIELDS, SCALARS};
@@ -16,8 +18,7 @@ fn differential(s: &Scenario, days: &[u32], seed: u64) {
     let exp = &s.experiments[0];
     let mut a = Env::with_backend(s, exp, days.len(), Backend::Interp).expect("interp env");
     let mut b = Env::with_backend(s, exp, days.len(), Backend::Jit).expect("jit env");
-    a.reset(days);
-    b.reset(days);
+    assert_same_obs(&a.reset(days), &b.reset(days), "reset");
     let mut x = seed | 1;
     for t in 0..a.steps() {
         let actions: Vec<f64> = (0..days.len() * a.ir.households)
@@ -37,7 +38,81 @@ fn differential(s: &Scenario, days: &[u32], seed: u64) {
         let rb = b.step_households(&actions);
         assert_eq!(ra, rb, "step {t}: results differ");
         assert_same_state(&a.m, &b.m, &format!("step {t}"));
+        assert_same_obs(&a.observe(), &b.observe(), &format!("step {t}"));
     }
+}
+
+/// The agent-level API (`Env::step` with f32 controls and message values) on the
+/// interpreter, the JIT and, where it applies, the native backend: observations,
+/// rewards, done and every state array identical bit for bit at every step (incl. the
+/// observation after the last step).
+fn agent_differential(s: &Scenario, days: &[u32], seed: u64, with_native: bool) {
+    let exp = &s.experiments[0];
+    let mut envs = vec![
+        Env::with_backend(s, exp, days.len(), Backend::Interp).expect("interp env"),
+        Env::with_backend(s, exp, days.len(), Backend::Jit).expect("jit env"),
+    ];
+    if with_native {
+        envs.push(Env::native(s, exp, days.len()).expect("native env"));
+    }
+    let obs: Vec<Vec<f32>> = envs.iter_mut().map(|e| e.reset(days)).collect();
+    assert_eq!(
+        obs[0].len(),
+        days.len() * envs[0].agents() * envs[0].obs_dim()
+    );
+    for o in &obs[1..] {
+        assert_same_obs(&obs[0], o, "reset");
+    }
+    let mut x = seed | 1;
+    let len = days.len() * envs[0].agents() * envs[0].act_dim();
+    for t in 0..envs[0].steps() {
+        let actions: Vec<f32> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                match x % 7 {
+                    0 => 1.0,
+                    1 => -1.0,
+                    _ => (x % 3001) as f32 / 1000.0 - 1.5,
+                }
+            })
+            .collect();
+        let results: Vec<_> = envs.iter_mut().map(|e| e.step(&actions)).collect();
+        let (o0, r0, d0) = results[0].clone().expect("interp step");
+        for (i, r) in results.iter().enumerate().skip(1) {
+            let (o, rw, d) = r.clone().expect("step");
+            let ctx = format!("backend {i}, step {t}");
+            assert_same_obs(&o0, &o, &ctx);
+            assert_same_obs(&r0, &rw, &format!("{ctx} (rewards)"));
+            assert_eq!(d0, d, "{ctx}: done differs");
+            assert_same_state(&envs[0].m, &envs[i].m, &ctx);
+        }
+    }
+}
+
+fn assert_same_obs(a: &[f32], b: &[f32], context: &str) {
+    assert_eq!(a.len(), b.len(), "{context}: observation lengths differ");
+    if let Some(i) = (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits()) {
+        panic!(
+            "{context}: value {i} differs: {} vs {} (bits {:#x} vs {:#x})",
+            a[i],
+            b[i],
+            a[i].to_bits(),
+            b[i].to_bits()
+        );
+    }
+}
+
+/// A few train and test days of the scenario's first experiment.
+fn some_days(s: &Scenario) -> Vec<u32> {
+    let exp = &s.experiments[0];
+    let mut days = Vec::new();
+    for (a, b) in exp.train_days.iter().chain(&exp.test_days) {
+        days.extend([*a, (*a + *b) / 2, *b]);
+    }
+    days.truncate(5);
+    days
 }
 
 /// Every household, feeder and scalar array equal bit for bit.
@@ -76,7 +151,34 @@ fn jit_matches_the_interpreter_on_the_examples() {
     }
 }
 
-fn random_text(hh: &[(f64, f64, f64, f64, f64, bool)], limit: f64, two: bool) -> String {
+#[test]
+fn jit_observations_match_the_interpreter_on_examples_and_valid_files() {
+    let mut tested = 0;
+    for path in common::files_in("examples")
+        .into_iter()
+        .chain(common::files_in("tests/valid"))
+    {
+        let s = common::check(&path).scenario.expect("valid file checks");
+        if s.agents.households.is_empty() || s.experiments.is_empty() {
+            continue;
+        }
+        let native =
+            gridc::sim::native::supports(&gridc::ir::lower(&s, &s.experiments[0]).expect("lower"));
+        agent_differential(&s, &some_days(&s), 7, native);
+        tested += 1;
+    }
+    assert!(tested >= 10, "only {tested} files with agents");
+}
+
+/// Observation catalogue of the random scenarios (every feature kind, forecasts).
+const RANDOM_OBS: &str = "time.hour, time.weekday, time.day, price.import.next(3 h), price.export, self.demand, self.roof.next(2 h), self.store.soc, self.net.last, self.feeder.flow.last, community.net.last, trunk.flow.last";
+
+fn random_text(
+    hh: &[(f64, f64, f64, f64, f64, bool)],
+    limit: f64,
+    two: bool,
+    comm: usize,
+) -> String {
     let mut s = String::from("gridc 0.1\nimport \"std\"\n");
     s.push_str("tariff t { import schedule { 00:00..07:00 => 0.1 $/kWh; 07:00..18:00 => 0.2 $/kWh; 18:00..24:00 => 0.4 $/kWh }; export 0.06 $/kWh; demand_charge 0.05 $/kW per day }\n");
     s.push_str("template hh(l: kW = 1 kW, g: kWp = 1 kWp, cap: kWh = 5 kWh, p: kW = 2 kW, eff: number = 0.9) {\n  load demand = std.load.h25 * (l / 0.114 kW)\n  solar roof = std.pv.greensboro * g\n  battery store { capacity cap; power p; efficiency eff; soc 0.1..0.9; start 0.5 }\n}\n");
@@ -94,7 +196,11 @@ fn random_text(hh: &[(f64, f64, f64, f64, f64, bool)], limit: f64, two: bool) ->
         ));
     }
     s.push_str("  peak_charge 0.4 $/kW per day on sub\n  tariff t\n}\n");
-    s.push_str("agents { each hh controls store.power in -1..1; observe { self.store.soc } }\nreward { mix = 0.6; individual = -bill(self); social = -(cost(n) + 2 * peak(n)) / count(hh) }\n");
+    let comm = ["none", "broadcast(2)", "neighbours(3)"][comm % 3];
+    s.push_str(&format!(
+        "agents {{ each hh controls store.power in -1..1; observe {{ {RANDOM_OBS} }}; communicate {comm} }}\n"
+    ));
+    s.push_str("reward { mix = 0.6; individual = -bill(self); social = -(cost(n) + 2 * peak(n)) / count(hh) }\n");
     s.push_str("experiment e { step 1 h; episode 24 h; train days 2023-01-01..2023-06-30; test days 2023-07-01..2023-12-30 }\n");
     s
 }
@@ -108,11 +214,17 @@ proptest! {
         two in any::<bool>(),
         day in 0u32..364,
         seed in any::<u64>(),
+        comm in 0usize..3,
     ) {
-        let c = check_source("r.grid", &random_text(&hh, limit, two), None, &Options::default());
+        let c = check_source("r.grid", &random_text(&hh, limit, two, comm), None, &Options::default());
         prop_assert!(!c.has_errors(), "{}", common::rendered(&c));
         let s = c.scenario.expect("checks");
-        differential(&s, &[day, (day + 101) % 364], seed);
+        let days = [day, (day + 101) % 364];
+        if seed % 2 == 0 {
+            differential(&s, &days, seed);
+        } else {
+            agent_differential(&s, &days, seed, false);
+        }
     }
 }
 
@@ -136,24 +248,66 @@ fn non_finite_values_are_reported_by_both_backends() {
     }
 }
 
+/// The household kernel's checks in every position of a row: SIMD lanes (0, 1 and 2, 3)
+/// and the scalar remainder (4), for both flags, against the interpreter's flags.
+#[test]
+fn failed_checks_are_reported_from_every_lane() {
+    let text = "gridc 0.1\n\
+        tariff t { import 0.3 $/kWh }\n\
+        template hh() { load demand = 1 kW; battery store { capacity 10 kWh; power 1 kW } }\n\
+        network n { bus b; feeder f from b { limit 100 kW }; hh h[5] on f; tariff t }\n\
+        agents { each hh controls store.power in -1..1 }\nreward { mix = 0 }\n\
+        experiment e { train days 2023-01-01; test days 2023-01-02 }\n";
+    let s = check_source("lanes.grid", text, None, &Options::default())
+        .scenario
+        .expect("checks");
+    let exp = &s.experiments[0];
+    for pos in 0..5 {
+        for (value, flag) in [(f64::NAN, FLAG_NON_FINITE), (25.0, FLAG_SOC_BOUNDS)] {
+            let mut flags = Vec::new();
+            for backend in [Backend::Interp, Backend::Jit] {
+                let mut env = Env::with_backend(&s, exp, 2, backend).expect("env");
+                env.reset(&[0, 1]);
+                // The bad household in the second environment only.
+                env.m.h_mut(Field::Energy)[5 + pos] = value;
+                let f = match env.m.jit.clone() {
+                    Some(jit) => jit.run(0, &mut env.m, 0..2),
+                    None => env.m.step(&env.ir),
+                };
+                flags.push(f);
+            }
+            assert_ne!(flags[0] & flag, 0, "interp misses position {pos}");
+            assert_eq!(
+                flags[1] & flag,
+                flag,
+                "jit misses position {pos}: {flags:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn compiled_code_size_does_not_grow_with_households() {
-    let sizes: Vec<usize> = [10usize, 10_000]
+    let sizes: Vec<(usize, usize)> = [10usize, 10_000]
         .iter()
         .map(|&n| {
             let text = format!(
                 "gridc 0.1\ntariff t {{ import 0.3 $/kWh }}\ntemplate hh() {{ load demand = 1 kW; battery store {{ capacity 5 kWh; power 2 kW }} }}\n\
                  network n {{ bus b; feeder f from b {{ limit 10 kW }}; hh h[{n}] on f; tariff t }}\n\
-                 agents {{ each hh controls store.power in -1..1 }}\nreward {{ mix = 0.5 }}\n\
+                 agents {{ each hh controls store.power in -1..1; observe {{ time.hour, price.import.next(6 h), self.demand, self.store.soc, self.net.last, f.flow.last }}; communicate neighbours(2) }}\nreward {{ mix = 0.5 }}\n\
                  experiment e {{ train days 2023-01-01; test days 2023-01-02 }}\n"
             );
             let s = check_source("n.grid", &text, None, &Options::default()).scenario.expect("checks");
             let ir = gridc::ir::lower(&s, &s.experiments[0]).expect("lower");
-            gridc::sim::jit::JitProgram::compile(&ir).expect("compile").code_bytes
+            let p = gridc::sim::jit::JitProgram::compile(&ir).expect("compile");
+            (p.code_bytes, p.observe_code_bytes)
         })
         .collect();
-    assert!(sizes[0] > 0);
-    assert_eq!(sizes[0], sizes[1], "code bytes for 10 vs 10 000 households");
+    assert!(sizes[0].1 > 0 && sizes[0].0 > sizes[0].1);
+    assert_eq!(
+        sizes[0], sizes[1],
+        "code bytes (all, observation) for 10 vs 10 000 households"
+    );
     let _ = (Field::Energy, Scalar::Dt);
 }
 
@@ -164,10 +318,8 @@ fn native_matches_the_interpreter_on_the_reference_model() {
         let exp = &s.experiments[0];
         let days = [3u32, 100, 200, 330];
         let mut a = Env::with_backend(&s, exp, days.len(), Backend::Interp).expect("env");
-        let mut b = Env::with_backend(&s, exp, days.len(), Backend::Interp).expect("env");
-        assert!(gridc::sim::native::supports(&a.ir));
-        a.reset(&days);
-        b.reset(&days);
+        let mut b = Env::native(&s, exp, days.len()).expect("the examples are reference models");
+        assert_same_obs(&a.reset(&days), &b.reset(&days), "reset");
         let mut x: u64 = 77;
         for t in 0..a.steps() {
             let actions: Vec<f64> = (0..days.len() * a.ir.households)
@@ -178,14 +330,35 @@ fn native_matches_the_interpreter_on_the_reference_model() {
                     (x % 3001) as f64 / 1000.0 - 1.5
                 })
                 .collect();
-            a.m.h_mut(Field::Action).copy_from_slice(&actions);
-            b.m.h_mut(Field::Action).copy_from_slice(&actions);
-            let fa = a.m.step(&a.ir);
-            let fb = gridc::sim::native::step(&mut b.m, &b.ir);
-            assert_eq!(fa, fb);
-            assert_same_state(&a.m, &b.m, &format!("{}: step {t}", path.display()));
+            let ctx = format!("{}: step {t}", path.display());
+            assert_eq!(
+                a.step_households(&actions),
+                b.step_households(&actions),
+                "{ctx}"
+            );
+            assert_same_state(&a.m, &b.m, &ctx);
+            assert_same_obs(&a.observe(), &b.observe(), &ctx);
         }
+        // The hand-written step alone, on the machine (as `gridc bench` used to time it).
+        a.reset(&days);
+        b.reset(&days);
+        let actions = vec![0.7; days.len() * a.ir.households];
+        a.m.h_mut(Field::Action).copy_from_slice(&actions);
+        b.m.h_mut(Field::Action).copy_from_slice(&actions);
+        assert_eq!(a.m.step(&a.ir), gridc::sim::native::step(&mut b.m, &b.ir));
+        assert_same_state(&a.m, &b.m, "machine step");
     }
+}
+
+#[test]
+fn native_refuses_what_it_does_not_implement() {
+    // Messages (and demand charges) are outside the hand-written reference model.
+    let s = common::check(std::path::Path::new(
+        "tests/valid/broadcast_and_sweeps.grid",
+    ))
+    .scenario
+    .expect("checks");
+    assert!(Env::native(&s, &s.experiments[0], 2).is_err());
 }
 
 #[test]

@@ -176,13 +176,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
         backend: crate::sim::env::Backend,
     },
-    /// Measure household-steps/s of the interpreter, the JIT and the native reference step.
+    /// Measure household-steps/s of the interpreter, the JIT and the native reference step
+    /// (the whole agent-level step, observation assembly included).
     Bench {
         file: PathBuf,
         /// Environments stepped together.
         #[arg(long, default_value_t = 64)]
         batch: usize,
-        /// Steps per measurement.
+        /// Steps per measurement (episodes restart untimed when they end).
         #[arg(long, default_value_t = 2000)]
         steps: usize,
         /// Repetitions (the median is reported).

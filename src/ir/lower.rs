@@ -94,6 +94,7 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
         .filter(|&f| net.feeders[f].from_bus == peak_bus)
         .collect();
     let dt_h = exp.step_s / 3600.0;
+    let steps_per_episode = (exp.episode_s / exp.step_s).round() as usize;
     let program = vec![
         Stage::Map(household_kernel()),
         Stage::FeederSum {
@@ -137,7 +138,7 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
         feeder_params: vec![(Field::Limit, limit), (Field::Penalty, penalty)],
         energy_start: start,
         dt_h,
-        steps_per_episode: (exp.episode_s / exp.step_s).round() as usize,
+        steps_per_episode,
         demand_charge_per_kw_day: s.tariff.demand_charge_per_w_day.unwrap_or(0.0) * 1e3,
         peak_charge_per_kw_day: net
             .peak_charge
@@ -147,6 +148,7 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
         mix: s.reward.mix,
         agents: s.agents.households.len(),
         program,
+        observe: super::observe::lower_observe(s, steps_per_episode),
     })
 }
 
@@ -280,7 +282,7 @@ fn community_kernel() -> Kernel {
 }
 
 /// r = (1 − mix)·individual + mix·social.
-fn reward_kernel(individual: &RewardExpr, social: &RewardExpr) -> Kernel {
+pub fn reward_kernel(individual: &RewardExpr, social: &RewardExpr) -> Kernel {
     let mut k = KernelBuilder::new("reward", Domain::Households);
     let ind = reward_expr(&mut k, individual);
     let soc = reward_expr(&mut k, social);

@@ -9,8 +9,10 @@
 //! compiled code size does not grow with the number of households.
 
 pub mod lower;
+pub mod observe;
 
 pub use lower::lower;
+pub use observe::{AgentSeries, EnvSeries, ObsColumn, ObsProgram};
 
 /// An SSA value: the index of the op that produced it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +169,8 @@ pub struct Ir {
     pub agents: usize,
     /// The step program, in order.
     pub program: Vec<Stage>,
+    /// How agents' observations are assembled after a step.
+    pub observe: ObsProgram,
 }
 
 impl Ir {

@@ -3,7 +3,8 @@
 //! episode. Each environment of the batch runs its own day.
 
 use super::interp::Machine;
-use crate::ir::{lower::LowerError, Field, Ir, Scalar};
+use super::obs::{self, ObsInputs};
+use crate::ir::{lower::LowerError, observe::forecast_steps, Field, Ir, Scalar};
 use crate::model::{Communication, Experiment, Feature, Price, Scenario};
 
 /// Exogenous inputs of one episode, precomputed (kW, $/kWh).
@@ -106,6 +107,17 @@ pub enum EnvError {
     Runtime(u32),
 }
 
+/// What runs the step and assembles observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    /// The interpreter and the Rust observation code (the oracle).
+    Interp,
+    /// Compiled step kernels and the compiled observation kernel.
+    Jit,
+    /// The hand-written step and observation assembly (`sim::native`).
+    Native,
+}
+
 pub struct Env<'s> {
     pub scenario: &'s Scenario,
     pub exp: &'s Experiment,
@@ -121,6 +133,11 @@ pub struct Env<'s> {
     last_net: Vec<f64>,
     last_flow: Vec<f64>,
     last_bus: Vec<f64>,
+    engine: Engine,
+    /// Precomputed exogenous series for the compiled/native observation assembly.
+    obs_in: ObsInputs,
+    /// Per-household actions of the agent-level step (reused; non-agents stay 0).
+    per_house: Vec<f64>,
 }
 
 impl<'s> Env<'s> {
@@ -139,9 +156,43 @@ impl<'s> Env<'s> {
         batch: usize,
         backend: Backend,
     ) -> Result<Env<'s>, EnvError> {
+        Env::build(
+            scenario,
+            exp,
+            batch,
+            match backend {
+                Backend::Jit => Engine::Jit,
+                Backend::Interp => Engine::Interp,
+            },
+        )
+    }
+
+    /// An environment on the hand-written native step and observation assembly
+    /// (`sim::native`; benchmarks and differential tests). Fails for scenarios outside
+    /// the reference model (`native::supports`).
+    pub fn native(
+        scenario: &'s Scenario,
+        exp: &'s Experiment,
+        batch: usize,
+    ) -> Result<Env<'s>, EnvError> {
+        Env::build(scenario, exp, batch, Engine::Native)
+    }
+
+    fn build(
+        scenario: &'s Scenario,
+        exp: &'s Experiment,
+        batch: usize,
+        engine: Engine,
+    ) -> Result<Env<'s>, EnvError> {
         let ir = crate::ir::lower(scenario, exp)?;
+        if engine == Engine::Native && !super::native::supports(&ir) {
+            return Err(EnvError::Jit(
+                "the native step supports the reference model only (no demand charge, no messages)"
+                    .into(),
+            ));
+        }
         let mut m = Machine::new(&ir, batch);
-        if backend == Backend::Jit {
+        if engine == Engine::Jit {
             let program =
                 super::jit::JitProgram::compile(&ir).map_err(|e| EnvError::Jit(e.to_string()))?;
             m.jit = Some(std::sync::Arc::new(program));
@@ -166,6 +217,9 @@ impl<'s> Env<'s> {
             last_net: vec![0.0; batch * ir.households],
             last_flow: vec![0.0; batch * ir.feeders],
             last_bus: vec![0.0; batch],
+            engine,
+            obs_in: ObsInputs::default(),
+            per_house: vec![0.0; batch * ir.households],
             ir,
         })
     }
@@ -193,6 +247,16 @@ impl<'s> Env<'s> {
             .iter()
             .map(|&d| episode(self.scenario, self.exp, d, steps, self.horizon))
             .collect();
+        if self.engine != Engine::Interp {
+            self.obs_in = ObsInputs::build(self.scenario, self.exp, &self.ir, &self.episodes);
+        }
+        self.rewind();
+        self.observe()
+    }
+
+    /// Restart the current episodes from their first step (state as after `reset`,
+    /// without recomputing the episodes' inputs).
+    pub fn rewind(&mut self) {
         self.t = 0;
         let n = self.ir.households;
         for b in 0..self.batch() {
@@ -207,7 +271,6 @@ impl<'s> Env<'s> {
         self.last_flow.fill(0.0);
         self.last_bus.fill(0.0);
         self.set_inputs();
-        self.observe()
     }
 
     /// Load the exogenous inputs of step `t` into the machine.
@@ -256,7 +319,10 @@ impl<'s> Env<'s> {
         self.last_bus
             .copy_from_slice(&self.m.scalar[Scalar::BusImportKw as usize]);
         self.m.h_mut(Field::Action).copy_from_slice(actions);
-        let flags = self.m.step(&self.ir);
+        let flags = match self.engine {
+            Engine::Native => super::native::step(&mut self.m, &self.ir),
+            _ => self.m.step(&self.ir),
+        };
         if flags != 0 {
             return Err(EnvError::Runtime(flags));
         }
@@ -272,6 +338,19 @@ impl<'s> Env<'s> {
     /// then message values). Non-agent households keep their batteries idle. Returns the
     /// next observations, per-agent rewards (`batch × agents`) and done.
     pub fn step(&mut self, actions: &[f32]) -> Result<(Vec<f32>, Vec<f32>, bool), EnvError> {
+        let (mut obs, mut rewards) = (Vec::new(), Vec::new());
+        let done = self.step_into(actions, &mut obs, &mut rewards)?;
+        Ok((obs, rewards, done))
+    }
+
+    /// [`Env::step`] writing observations and rewards into reused buffers (no
+    /// allocation per step once they have grown).
+    pub fn step_into(
+        &mut self,
+        actions: &[f32],
+        obs: &mut Vec<f32>,
+        rewards: &mut Vec<f32>,
+    ) -> Result<bool, EnvError> {
         let (na, ad, n) = (self.agents(), self.act_dim(), self.ir.households);
         let expected = self.batch() * na * ad;
         if actions.len() != expected {
@@ -282,7 +361,8 @@ impl<'s> Env<'s> {
         }
         let k = self.scenario.agents.communication.size();
         let controls = ad - k;
-        let mut per_house = vec![0.0; self.batch() * n];
+        let mut per_house = std::mem::take(&mut self.per_house);
+        per_house.resize(self.batch() * n, 0.0);
         for b in 0..self.batch() {
             for (a, &h) in self.scenario.agents.households.iter().enumerate() {
                 let base = (b * na + a) * ad;
@@ -294,38 +374,83 @@ impl<'s> Env<'s> {
                 }
             }
         }
-        let done = self.step_households(&per_house)?;
-        let mut rewards = Vec::with_capacity(self.batch() * na);
+        let done = self.step_households(&per_house);
+        self.per_house = per_house;
+        let done = done?;
+        rewards.clear();
+        let reward = &self.m.house[Field::Reward as usize];
         for b in 0..self.batch() {
-            for &h in &self.scenario.agents.households {
-                rewards.push(self.m.h(Field::Reward, b, h) as f32);
-            }
+            rewards.extend(
+                self.scenario
+                    .agents
+                    .households
+                    .iter()
+                    .map(|&h| reward[b * n + h] as f32),
+            );
         }
-        Ok((self.observe(), rewards, done))
+        self.observe_into(obs);
+        Ok(done)
     }
 
     /// Observations `batch × agents × obs_dim`, in declaration order.
     pub fn observe(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.observe_into(&mut out);
+        out
+    }
+
+    /// [`Env::observe`] into a reused buffer: the compiled kernel (JIT), the hand-written
+    /// assembly (native) or the interpreter's Rust path below (the oracle).
+    pub fn observe_into(&self, out: &mut Vec<f32>) {
+        if self.episodes.is_empty() {
+            out.clear();
+            return;
+        }
+        let args = || super::jit::ObsArgs {
+            t: self.t,
+            batch: self.batch(),
+            energy: &self.m.house[Field::Energy as usize],
+            capacity: self.ir.household_param(Field::Capacity),
+            last_net: &self.last_net,
+            last_flow: &self.last_flow,
+            last_bus: &self.last_bus,
+            messages: &self.messages,
+            inputs: &self.obs_in,
+        };
+        // The precomputed series cover t ≤ steps (`t` is public: anything past the end
+        // takes the oracle's path, which clamps forecasts and evaluates profiles).
+        let covered = self.t <= self.steps() && self.obs_in.batch == self.batch();
+        match (self.engine, &self.m.jit) {
+            (Engine::Jit, Some(jit)) if covered => jit.observe(&args(), out),
+            (Engine::Native, _) if covered => {
+                super::native::observe(&self.ir.observe, &args(), out)
+            }
+            _ => self.observe_interp(out),
+        }
+    }
+
+    /// The reference observation assembly, feature by feature.
+    fn observe_interp(&self, out: &mut Vec<f32>) {
         let s = self.scenario;
         let (na, n) = (self.agents(), self.ir.households);
-        let mut out = Vec::with_capacity(self.batch() * na * self.obs_dim());
-        let t = self.t.min(self.steps().saturating_sub(1));
+        out.clear();
+        out.reserve(self.batch() * na * self.obs_dim());
         for (b, ep) in self.episodes.iter().enumerate() {
-            let time_s = ep.day as f64 * 86400.0 + self.t as f64 * self.exp.step_s;
+            let time_s = obs::time_at(self.exp, ep.day, self.t);
             for (a, &h) in s.agents.households.iter().enumerate() {
                 for o in &s.agents.observations {
                     match &o.feature {
-                        Feature::Hour => out.push((time_s.rem_euclid(86400.0) / 3600.0) as f32),
-                        Feature::Weekday => out.push(weekday(self.exp.year, time_s) as f32),
-                        Feature::DayOfYear => out.push((time_s / 86400.0).floor() as f32),
+                        Feature::Hour => out.push(obs::hour(time_s) as f32),
+                        Feature::Weekday => out.push(obs::weekday(self.exp.year, time_s) as f32),
+                        Feature::DayOfYear => out.push(obs::day_of_year(time_s) as f32),
                         Feature::PriceImport { steps_ahead } => {
-                            push_series(&mut out, &ep.price_import, self.t, *steps_ahead)
+                            push_series(out, &ep.price_import, self.t, *steps_ahead)
                         }
                         Feature::PriceExport { steps_ahead } => {
-                            push_series(&mut out, &ep.price_export, self.t, *steps_ahead)
+                            push_series(out, &ep.price_export, self.t, *steps_ahead)
                         }
                         Feature::Carbon { steps_ahead } => {
-                            push_series(&mut out, &ep.carbon, self.t, *steps_ahead)
+                            push_series(out, &ep.carbon, self.t, *steps_ahead)
                         }
                         Feature::OwnSignal {
                             asset,
@@ -342,7 +467,7 @@ impl<'s> Env<'s> {
                                 } else {
                                     self.t + 1 + j
                                 };
-                                let tt = ep.day as f64 * 86400.0 + k as f64 * self.exp.step_s;
+                                let tt = obs::time_at(self.exp, ep.day, k);
                                 out.push(
                                     sig.map(|x| x.power_w.at(&s.profiles, tt) / 1e3)
                                         .unwrap_or(0.0) as f32,
@@ -362,13 +487,11 @@ impl<'s> Env<'s> {
                             self.last_flow[b * self.ir.feeders + self.ir.feeder_of[h]] as f32,
                         ),
                         Feature::CommunityNetLast => out.push(self.last_bus[b] as f32),
-                        Feature::Messages => self.push_messages(&mut out, b, a),
+                        Feature::Messages => self.push_messages(out, b, a),
                     }
                 }
             }
-            let _ = t;
         }
-        out
     }
 
     /// Mean of the other agents' messages (broadcast) or of same-feeder agents' messages.
@@ -410,7 +533,7 @@ fn describe_flags(flags: u32) -> String {
 }
 
 fn push_series(out: &mut Vec<f32>, series: &[f64], t: usize, ahead: usize) {
-    let get = |k: usize| series.get(k).or(series.last()).copied().unwrap_or(0.0) as f32;
+    let get = |k: usize| obs::series_at(series, k) as f32;
     if ahead == 0 {
         out.push(get(t));
     } else {
@@ -420,30 +543,12 @@ fn push_series(out: &mut Vec<f32>, series: &[f64], t: usize, ahead: usize) {
     }
 }
 
-/// 0 = Monday.
-fn weekday(year: i32, time_s: f64) -> u32 {
-    let day = crate::check::experiment::days_from_civil(year as i64, 1, 1)
-        + (time_s / 86400.0).floor() as i64;
-    // 1970-01-01 was a Thursday (3 with Monday = 0).
-    ((day + 3).rem_euclid(7)) as u32
-}
-
-fn forecast_steps(f: &Feature) -> usize {
-    match f {
-        Feature::PriceImport { steps_ahead }
-        | Feature::PriceExport { steps_ahead }
-        | Feature::Carbon { steps_ahead } => *steps_ahead,
-        Feature::OwnSignal { steps_ahead, .. } => *steps_ahead,
-        _ => 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn weekdays_follow_the_calendar() {
         // 2023-01-01 was a Sunday; 2023-01-02 a Monday.
-        assert_eq!(super::weekday(2023, 0.0), 6);
-        assert_eq!(super::weekday(2023, 86400.0), 0);
+        assert_eq!(super::obs::weekday(2023, 0.0), 6);
+        assert_eq!(super::obs::weekday(2023, 86400.0), 0);
     }
 }

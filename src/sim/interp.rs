@@ -75,71 +75,70 @@ impl Machine {
     /// Run the whole step program once for every environment. Returns the OR of the
     /// failed checks' flags (`ir::FLAG_*`); 0 when every check passed.
     pub fn step(&mut self, ir: &Ir) -> u32 {
-        let mut flags = 0;
         // Borrow the compiled program out of `self` for the step (no refcount traffic).
-        let jit = self.jit.take();
-        for (i, stage) in ir.program.iter().enumerate() {
-            match stage {
-                Stage::Map(k) => {
-                    flags |= match &jit {
-                        Some(j) => j.run(
-                            i,
-                            &mut self.house,
-                            &mut self.feed,
-                            &mut self.scalar,
-                            self.households,
-                            self.feeders,
-                            self.batch,
-                        ),
-                        None => self.map(k),
+        if let Some(jit) = self.jit.take() {
+            let flags = jit.step(self, ir);
+            self.jit = Some(jit);
+            return flags;
+        }
+        let mut flags = 0;
+        for stage in &ir.program {
+            flags |= match stage {
+                Stage::Map(k) => self.map(k),
+                _ => self.reduce(ir, stage, 0..self.batch),
+            };
+        }
+        flags
+    }
+
+    /// Run a reduction stage (`FeederSum`, `BusSum`, `Total`) for the environments
+    /// `envs`; `Map` stages are not reductions (returns 0 without running them).
+    pub fn reduce(&mut self, ir: &Ir, stage: &Stage, envs: std::ops::Range<usize>) -> u32 {
+        match stage {
+            Stage::Map(_) => {}
+            Stage::FeederSum { from, into } => {
+                for b in envs {
+                    let out =
+                        &mut self.feed[*into as usize][b * self.feeders..(b + 1) * self.feeders];
+                    out.fill(0.0);
+                    let src =
+                        &self.house[*from as usize][b * self.households..(b + 1) * self.households];
+                    for (i, v) in src.iter().enumerate() {
+                        out[ir.feeder_of[i]] += v;
                     }
-                }
-                Stage::FeederSum { from, into } => {
-                    for b in 0..self.batch {
-                        let out = &mut self.feed[*into as usize]
-                            [b * self.feeders..(b + 1) * self.feeders];
-                        out.fill(0.0);
-                        let src = &self.house[*from as usize]
-                            [b * self.households..(b + 1) * self.households];
-                        for (i, v) in src.iter().enumerate() {
-                            out[ir.feeder_of[i]] += v;
+                    for (f, parent) in &ir.feeder_order {
+                        if let Some(p) = parent {
+                            out[*p] += out[*f];
                         }
-                        for (f, parent) in &ir.feeder_order {
-                            if let Some(p) = parent {
-                                out[*p] += out[*f];
-                            }
-                        }
-                    }
-                }
-                Stage::BusSum { from, into } => {
-                    for b in 0..self.batch {
-                        let sum: f64 = ir
-                            .bus_feeders
-                            .iter()
-                            .map(|&f| self.feed[*from as usize][b * self.feeders + f])
-                            .sum();
-                        self.scalar[*into as usize][b] = sum;
-                    }
-                }
-                Stage::Total { from, domain, into } => {
-                    for b in 0..self.batch {
-                        let sum: f64 = match domain {
-                            Domain::Households => self.house[*from as usize]
-                                [b * self.households..(b + 1) * self.households]
-                                .iter()
-                                .sum(),
-                            _ => self.feed[*from as usize]
-                                [b * self.feeders..(b + 1) * self.feeders]
-                                .iter()
-                                .sum(),
-                        };
-                        self.scalar[*into as usize][b] = sum;
                     }
                 }
             }
+            Stage::BusSum { from, into } => {
+                for b in envs {
+                    let sum: f64 = ir
+                        .bus_feeders
+                        .iter()
+                        .map(|&f| self.feed[*from as usize][b * self.feeders + f])
+                        .sum();
+                    self.scalar[*into as usize][b] = sum;
+                }
+            }
+            Stage::Total { from, domain, into } => {
+                for b in envs {
+                    let sum: f64 = match domain {
+                        Domain::Households => self.house[*from as usize]
+                            [b * self.households..(b + 1) * self.households]
+                            .iter()
+                            .sum(),
+                        _ => self.feed[*from as usize][b * self.feeders..(b + 1) * self.feeders]
+                            .iter()
+                            .sum(),
+                    };
+                    self.scalar[*into as usize][b] = sum;
+                }
+            }
         }
-        self.jit = jit;
-        flags
+        0
     }
 
     fn map(&mut self, k: &Kernel) -> u32 {

@@ -6,4 +6,5 @@ pub mod interp;
 pub mod jit;
 pub mod kpi;
 pub mod native;
+pub mod obs;
 pub mod report;
