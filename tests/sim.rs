@@ -407,3 +407,48 @@ mod random_scenarios {
         }
     }
 }
+
+/// `.last` features show the step just taken (for the decision at the next step), and 0
+/// after a reset — never a value from the previous episode.
+#[test]
+fn last_features_show_the_step_just_taken() {
+    let text = community(
+        &[("a", 1.0, 0.0, 0.5), ("b", 2.0, 0.0, 0.5)],
+        BATTERY,
+        20.0,
+        "",
+        "1 h",
+    )
+    .replace(
+        "observe { self.store.soc }",
+        "observe { self.net.last, f.flow.last, community.net.last }",
+    );
+    let s = scenario(&text);
+    let mut env = Env::new(&s, &s.experiments[0], 1).expect("env");
+    let obs = env.reset(&[0]);
+    assert!(obs.iter().all(|&x| x == 0.0), "after reset: {obs:?}");
+    // Step 1: a charges at 0.4 of 5 kW, b idles.
+    let (obs, _, _) = env.step(&[0.4, 0.0]).expect("step");
+    let (net_a, net_b) = (env.m.h(Field::NetKw, 0, 0), env.m.h(Field::NetKw, 0, 1));
+    assert!(
+        (net_a - 3.0).abs() < 1e-6 && (net_b - 2.0).abs() < 1e-6,
+        "{net_a} {net_b}"
+    );
+    let flow = env.m.fd(Field::FlowKw, 0, 0);
+    let expected = [net_a, flow, flow, net_b, flow, flow];
+    for (o, e) in obs.iter().zip(expected) {
+        assert!(
+            (*o as f64 - e).abs() < 1e-5,
+            "obs {obs:?}, expected {expected:?}"
+        );
+    }
+    // Run out the day with a different action, then reset: nothing carries over.
+    while !env.step(&[-0.2, 0.0]).expect("step").2 {}
+    let obs = env.reset(&[0]);
+    assert!(
+        obs.iter().all(|&x| x == 0.0),
+        "after the second reset: {obs:?}"
+    );
+    let (obs, _, _) = env.step(&[0.4, 0.0]).expect("step");
+    assert!((obs[0] as f64 - 3.0).abs() < 1e-5, "{obs:?}");
+}

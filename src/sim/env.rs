@@ -312,12 +312,6 @@ impl<'s> Env<'s> {
                 value: *value,
             });
         }
-        self.last_net
-            .copy_from_slice(&self.m.house[Field::NetKw as usize]);
-        self.last_flow
-            .copy_from_slice(&self.m.feed[Field::FlowKw as usize]);
-        self.last_bus
-            .copy_from_slice(&self.m.scalar[Scalar::BusImportKw as usize]);
         self.m.h_mut(Field::Action).copy_from_slice(actions);
         let flags = match self.engine {
             Engine::Native => super::native::step(&mut self.m, &self.ir),
@@ -326,6 +320,13 @@ impl<'s> Env<'s> {
         if flags != 0 {
             return Err(EnvError::Runtime(flags));
         }
+        // `.last` features: this step's values, observed when deciding the next step.
+        self.last_net
+            .copy_from_slice(&self.m.house[Field::NetKw as usize]);
+        self.last_flow
+            .copy_from_slice(&self.m.feed[Field::FlowKw as usize]);
+        self.last_bus
+            .copy_from_slice(&self.m.scalar[Scalar::BusImportKw as usize]);
         self.t += 1;
         let done = self.t >= self.steps();
         if !done {
