@@ -31,8 +31,13 @@ pub struct MaddpgConfig {
     pub gamma: f32,
     /// Polyak factor τ: θ' ← τ θ + (1 − τ) θ' after each actor update.
     pub tau: f32,
-    /// Environment-steps (rows of all agents) per gradient update.
+    /// Environment-steps sampled from the replay per gradient update.
     pub batch_size: usize,
+    /// Agents per sampled environment-step whose critic rows and policy gradient enter an
+    /// update (distinct, drawn at random; ≥ the agent count = all). The agents of one
+    /// step are strongly correlated, and every row carries the whole joint observation,
+    /// so a few agents of many steps cost a fraction of all agents of few steps.
+    pub agents_per_step: usize,
     /// Replay capacity in environment-steps (one row holds every agent of one step).
     pub replay_capacity: usize,
     /// Environment-steps with uniform random actions before the actor acts; no updates
@@ -59,6 +64,11 @@ pub struct MaddpgConfig {
     pub target_noise_clip: f32,
     /// TD3: actor and target networks update once every this many critic updates.
     pub policy_delay: usize,
+    /// Weight c of the penalty c · mean(μ²) on the actor's pre-tanh outputs, in reward
+    /// units. Without it the actor runs into tanh's flat tails early (a young critic's
+    /// ∂Q/∂a points the same way for every state), where (1 − tanh² μ) ≈ 0 leaves it
+    /// stuck at a bang-bang policy; the penalty's gradient does not vanish there.
+    pub action_penalty: f32,
 }
 
 impl Default for MaddpgConfig {
@@ -69,6 +79,7 @@ impl Default for MaddpgConfig {
             gamma: 0.99,
             tau: 0.01,
             batch_size: 128,
+            agents_per_step: 4,
             replay_capacity: 10_000,
             warmup_steps: 1_000,
             updates_per_step: 0.25,
@@ -82,6 +93,7 @@ impl Default for MaddpgConfig {
             target_noise: 0.2,
             target_noise_clip: 0.5,
             policy_delay: 2,
+            action_penalty: 0.01,
         }
     }
 }
@@ -127,7 +139,7 @@ impl Maddpg {
         let critics: Vec<Mlp> = (0..if cfg.twin_critics { 2 } else { 1 })
             .map(|k| {
                 Mlp::new(
-                    &[n * od + n * ad + n, h, h, 1],
+                    &[critic_width(n, od, ad), h, h, 1],
                     Activation::Relu,
                     Activation::Identity,
                     1.0,
@@ -174,23 +186,75 @@ impl Maddpg {
         super::with_agent_ids(obs, batch, self.agents, self.obs_dim)
     }
 
-    /// Critic inputs, one row per (environment-step, agent i): every agent's normalised
-    /// observation, every agent's action, then i's one-hot id.
-    fn critic_inputs(&self, obs: &[f32], actions: &[f32], batch: usize) -> Array2<f32> {
+    /// Critic inputs, one row per (environment-step e, agent i) of `rows`: i's own
+    /// normalised observation and action first, then every agent's observation and
+    /// action, then i's one-hot id. Own first, as for MAPPO's critic: the shared critic
+    /// finds agent i's action at a fixed column instead of routing it through the id,
+    /// which is what the actor's gradient ∂Q/∂a_i reads. `joint` holds one joint action
+    /// per environment-step, or one per row when `per_row` (the policy gradient's rows
+    /// each replace a different agent's action).
+    fn critic_inputs(
+        &self,
+        obs: &[f32],
+        joint: &[f32],
+        per_row: bool,
+        rows: &[(usize, usize)],
+    ) -> Array2<f32> {
         let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
         let (no, na) = (n * od, n * ad);
-        Array2::from_shape_fn((batch * n, no + na + n), |(r, c)| {
-            let e = r / n;
-            if c < no {
-                obs[e * no + c]
-            } else if c < no + na {
-                actions[e * na + c - no]
-            } else if c - no - na == r % n {
-                1.0
+        let mut x = Array2::zeros((rows.len(), critic_width(n, od, ad)));
+        for (r, (mut row, &(e, i))) in x.rows_mut().into_iter().zip(rows).enumerate() {
+            let o = &obs[e * no..(e + 1) * no];
+            let a = if per_row {
+                &joint[r * na..(r + 1) * na]
             } else {
-                0.0
+                &joint[e * na..(e + 1) * na]
+            };
+            let row = row
+                .as_slice_mut()
+                .expect("a fresh array is in standard layout");
+            row[..od].copy_from_slice(&o[i * od..(i + 1) * od]);
+            row[od..od + ad].copy_from_slice(&a[i * ad..(i + 1) * ad]);
+            row[od + ad..od + ad + no].copy_from_slice(o);
+            row[od + ad + no..od + ad + no + na].copy_from_slice(a);
+            row[od + ad + no + na + i] = 1.0;
+        }
+        x
+    }
+
+    /// Actor inputs of `rows` only: agent i's observation of step e and its one-hot id.
+    fn actor_rows(&self, obs: &[f32], rows: &[(usize, usize)]) -> Array2<f32> {
+        let (n, od) = (self.agents, self.obs_dim);
+        let mut x = Array2::zeros((rows.len(), od + n));
+        for (mut row, &(e, i)) in x.rows_mut().into_iter().zip(rows) {
+            let row = row
+                .as_slice_mut()
+                .expect("a fresh array is in standard layout");
+            row[..od].copy_from_slice(&obs[(e * n + i) * od..(e * n + i + 1) * od]);
+            row[od + i] = 1.0;
+        }
+        x
+    }
+
+    /// The (environment-step, agent) rows of an update on `m` sampled steps:
+    /// `agents_per_step` distinct agents of each step (all agents, in order, when it is
+    /// at least the agent count).
+    fn update_rows(&mut self, m: usize) -> Vec<(usize, usize)> {
+        let n = self.agents;
+        let k = self.cfg.agents_per_step.clamp(1, n.max(1));
+        let mut rows = Vec::with_capacity(m * k);
+        let mut ids: Vec<usize> = (0..n).collect();
+        for e in 0..m {
+            if k < n {
+                // Partial Fisher–Yates: the first k entries become a uniform k-subset.
+                for j in 0..k {
+                    let pick = j + self.rng.below(n - j);
+                    ids.swap(j, pick);
+                }
             }
-        })
+            rows.extend(ids[..k].iter().map(|&i| (e, i)));
+        }
+        rows
     }
 
     /// Deterministic actions tanh(μ(o)) (`batch × agents × act_dim`).
@@ -339,35 +403,39 @@ impl Maddpg {
                 (u.tanh() + eps).clamp(-1.0, 1.0)
             })
             .collect();
-        let x_next = self.critic_inputs(&s.next_obs, &next_actions, m);
+        let rows = self.update_rows(m);
+        let x_next = self.critic_inputs(&s.next_obs, &next_actions, false, &rows);
         let q_next = self
             .critic_targets
             .iter()
             .map(|c| c.predict(&x_next))
             .reduce(|a, b| ndarray::Zip::from(&a).and(&b).map_collect(|x, y| x.min(*y)))
             .expect("at least one critic");
-        let y: Vec<f32> = (0..m * n)
-            .map(|row| {
-                let bootstrap = if s.done[row / n] { 0.0 } else { 1.0 };
-                s.rewards[row] + self.cfg.gamma * bootstrap * q_next[(row, 0)]
+        let y: Vec<f32> = rows
+            .iter()
+            .enumerate()
+            .map(|(r, &(e, i))| {
+                let bootstrap = if s.done[e] { 0.0 } else { 1.0 };
+                s.rewards[e * n + i] + self.cfg.gamma * bootstrap * q_next[(r, 0)]
             })
             .collect();
         // Critics: ½ mean (Q − y)².
-        let x = self.critic_inputs(&s.obs, &s.actions, m);
+        let x = self.critic_inputs(&s.obs, &s.actions, false, &rows);
+        let count = rows.len() as f32;
         let mut critic_loss = 0.0;
         for k in 0..self.critics.len() {
             let (q, tape) = self.critics[k].forward(&x);
             let mut dq = Array2::zeros(q.raw_dim());
             let mut loss = 0.0;
-            for row in 0..m * n {
-                let e = q[(row, 0)] - y[row];
+            for (r, &target) in y.iter().enumerate() {
+                let e = q[(r, 0)] - target;
                 loss += 0.5 * e * e;
-                dq[(row, 0)] = e / (m * n) as f32;
+                dq[(r, 0)] = e / count;
             }
             let (mut g, _) = self.critics[k].backward(&tape, &dq);
             g.clip(self.cfg.max_grad_norm);
             self.critic_opts[k].step(&mut self.critics[k], &g);
-            critic_loss += loss / (m * n) as f32 / self.critics.len() as f32;
+            critic_loss += loss / count / self.critics.len() as f32;
         }
         self.updates += 1;
         if !self
@@ -377,7 +445,7 @@ impl Maddpg {
             return (critic_loss, None);
         }
         // Actor: ascend Q1 on each agent's own action; others keep their replayed actions.
-        let (actor_loss, mut g) = self.policy_gradient(&s.obs, &s.actions, m);
+        let (actor_loss, mut g) = self.policy_gradient_rows(&s.obs, &s.actions, &rows);
         g.clip(self.cfg.max_grad_norm);
         self.actor_opt.step(&mut self.actor, &g);
         // Targets: θ' ← τ θ + (1 − τ) θ'.
@@ -391,52 +459,58 @@ impl Maddpg {
 
     /// The deterministic policy gradient on `m` environment-steps (`obs` normalised,
     /// `m × agents × obs_dim`; `actions` the replayed joint actions): the loss
-    /// L = −mean_{step, i} Q₁(o, a with a_i ← tanh μ(o_i, i), i) and ∂L/∂θ_actor, formed as
+    /// L = mean_{step, i} [−Q₁(o, a with a_i ← tanh μ(o_i, i), i) + c μ²] and ∂L/∂θ_actor, formed as
     /// ∂L/∂Q · ∂Q/∂a_i (the critic's input gradient) · (1 − tanh²(μ)) · ∂μ/∂θ.
     pub fn policy_gradient(&self, obs: &[f32], actions: &[f32], m: usize) -> (f32, Grads) {
+        let rows: Vec<(usize, usize)> = (0..m)
+            .flat_map(|e| (0..self.agents).map(move |i| (e, i)))
+            .collect();
+        self.policy_gradient_rows(obs, actions, &rows)
+    }
+
+    /// [`Maddpg::policy_gradient`] over the given (environment-step, agent) rows.
+    fn policy_gradient_rows(
+        &self,
+        obs: &[f32],
+        actions: &[f32],
+        rows: &[(usize, usize)],
+    ) -> (f32, Grads) {
         let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
-        let (mu, actor_tape) = self.actor.forward(&self.actor_inputs(obs, m));
-        // Row (e, i) of the critic batch: agent i's action replaced by its current policy.
-        let rows = m * n;
-        let mut joint = Vec::with_capacity(rows * n * ad);
-        for row in 0..rows {
-            let (e, i) = (row / n, row % n);
+        let (mu, actor_tape) = self.actor.forward(&self.actor_rows(obs, rows));
+        // Row r = (e, i) of the critic batch: agent i's action replaced by its current policy.
+        let count = rows.len() as f32;
+        let mut joint = Vec::with_capacity(rows.len() * n * ad);
+        for (r, &(e, i)) in rows.iter().enumerate() {
             let start = joint.len();
             joint.extend_from_slice(&actions[e * n * ad..(e + 1) * n * ad]);
             for j in 0..ad {
-                joint[start + i * ad + j] = mu[(row, j)].tanh();
+                joint[start + i * ad + j] = mu[(r, j)].tanh();
             }
         }
-        // critic_inputs expects one joint action per environment-step; here every row has
-        // its own, so build the matrix directly.
-        let (no, na) = (n * od, n * ad);
-        let x = Array2::from_shape_fn((rows, no + na + n), |(r, c)| {
-            let e = r / n;
-            if c < no {
-                obs[e * no + c]
-            } else if c < no + na {
-                joint[r * na + c - no]
-            } else if c - no - na == r % n {
-                1.0
-            } else {
-                0.0
-            }
-        });
+        let x = self.critic_inputs(obs, &joint, true, rows);
+        let no = n * od;
         let (q, tape) = self.critics[0].forward(&x);
-        let loss = -q.iter().sum::<f32>() / rows as f32;
-        let dq = Array2::from_elem(q.raw_dim(), -1.0 / rows as f32);
+        let c = self.cfg.action_penalty;
+        let loss = (-q.iter().sum::<f32>() + c * mu.iter().map(|u| u * u).sum::<f32>()) / count;
+        let dq = Array2::from_elem(q.raw_dim(), -1.0 / count);
         let (_, dx) = self.critics[0].backward(&tape, &dq);
         let mut dmu = Array2::zeros(mu.raw_dim());
-        for row in 0..rows {
-            let i = row % n;
+        for (r, &(_, i)) in rows.iter().enumerate() {
             for j in 0..ad {
-                let t = mu[(row, j)].tanh();
-                dmu[(row, j)] = dx[(row, no + i * ad + j)] * (1.0 - t * t);
+                let t = mu[(r, j)].tanh();
+                // a_i enters twice: in the own-action columns and in the joint action.
+                let dq_da = dx[(r, od + j)] + dx[(r, od + ad + no + i * ad + j)];
+                dmu[(r, j)] = dq_da * (1.0 - t * t) + 2.0 * c * mu[(r, j)] / count;
             }
         }
         let (g, _) = self.actor.backward(&actor_tape, &dmu);
         (loss, g)
     }
+}
+
+/// Critic input width: own observation and action, every observation and action, the id.
+fn critic_width(agents: usize, obs_dim: usize, act_dim: usize) -> usize {
+    obs_dim + act_dim + agents * (obs_dim + act_dim) + agents
 }
 
 /// A sampled minibatch (observations already normalised).
