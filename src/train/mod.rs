@@ -25,3 +25,9 @@ pub fn with_agent_ids(
         }
     })
 }
+
+/// How far a pre-tanh action mean lies beyond ±`free` (signed; 0 inside): the tail
+/// penalty c · excess² of PPO and MADDPG keeps means out of tanh's flat tails.
+pub fn tail_excess(mu: f32, free: f32) -> f32 {
+    (mu.abs() - free).max(0.0).copysign(mu)
+}
