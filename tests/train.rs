@@ -204,3 +204,28 @@ mod cli {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Regression (session 4): the rollout buffer must keep the normalised inputs the policy
+/// acted on. It used to keep raw observations and normalise them with the statistics of
+/// the end of the rollout, so π_old(u|o) moved before any step; the KL early stop read that
+/// as a policy change and, on community16, stopped every later update (training return
+/// −0.3 → −15 $/agent-day). With a KL limit of almost zero, the first minibatch (ratio 1
+/// up to rounding) must still be taken, on every rollout, while the statistics move.
+#[test]
+fn the_first_minibatch_sees_the_rollout_policy() {
+    let c = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default());
+    let s = c.scenario.expect("checks");
+    let exp = &s.experiments[0];
+    let mut env = Env::new(&s, exp, 4).expect("env");
+    let cfg = PpoConfig {
+        target_kl: 1e-9,
+        ..PpoConfig::default()
+    };
+    let mut ppo = Ppo::new(&env, cfg, 3);
+    for i in 0..5 {
+        let before = ppo.actor.clone();
+        ppo.train_episode(&mut env, &[0; 4], i as f64 / 5.0)
+            .expect("train");
+        assert_ne!(ppo.actor, before, "rollout {i}: no step was taken");
+    }
+}

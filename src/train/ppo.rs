@@ -197,22 +197,21 @@ impl Ppo {
         o
     }
 
-    /// Actor inputs: each agent's normalised observation followed by its one-hot id.
+    /// Actor inputs: each agent's observation (already normalised) followed by its
+    /// one-hot id.
     fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
-        let obs = self.normalized(obs);
-        super::with_agent_ids(&obs, batch, self.agents, self.obs_dim)
+        super::with_agent_ids(obs, batch, self.agents, self.obs_dim)
     }
 
     /// Critic inputs: own observation (IPPO), or MAPPO's agent-specific global state —
     /// own observation, then everyone's, then the one-hot id. (With only everyone's
     /// observations the critic must learn to find its own by the id, which measurably
-    /// slowed learning on community16.)
+    /// slowed learning on community16.) `obs` is already normalised.
     fn critic_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
         if !self.cfg.centralised_critic {
             return self.actor_inputs(obs, batch);
         }
         let (n, od) = (self.agents, self.obs_dim);
-        let obs = self.normalized(obs);
         Array2::from_shape_fn((batch * n, od + od * n + n), |(r, c)| {
             let env = r / n;
             if c < od {
@@ -229,14 +228,15 @@ impl Ppo {
 
     /// Deterministic actions tanh(μ) for evaluation (`batch × agents × act_dim`).
     pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
+        let obs = self.normalized(obs);
         self.actor
-            .predict(&self.actor_inputs(obs, batch))
+            .predict(&self.actor_inputs(&obs, batch))
             .iter()
             .map(|m| m.tanh())
             .collect()
     }
 
-    /// Critic outputs in $ (undoing the value normalisation).
+    /// Critic outputs in $ (undoing the value normalisation) for normalised `obs`.
     fn values(&self, obs: &[f32], batch: usize) -> Vec<f32> {
         let v = self.critic.predict(&self.critic_inputs(obs, batch));
         let (mean, sd) = self.return_scale();
@@ -289,8 +289,13 @@ impl Ppo {
             if self.obs_dim > 0 {
                 self.obs_stats.update(&obs);
             }
-            let mu = self.actor.predict(&self.actor_inputs(&obs, batch));
-            let v = self.values(&obs, batch);
+            // The buffer keeps the inputs the policy acted on: re-normalising raw
+            // observations with the statistics of the end of the rollout would move every
+            // π_old(u|o) (ratios ≠ 1 before any step), which the KL stop then read as a
+            // policy change and, as the statistics drifted, stopped every update.
+            let obs_norm = self.normalized(&obs);
+            let mu = self.actor.predict(&self.actor_inputs(&obs_norm, batch));
+            let v = self.values(&obs_norm, batch);
             let mut u = vec![0.0f32; rows * ad];
             let mut logp = vec![0.0f32; rows];
             for r in 0..rows {
@@ -305,7 +310,7 @@ impl Ppo {
             let t_env = Instant::now();
             let (next, rewards, done) = env.step(&actions)?;
             env_s += t_env.elapsed().as_secs_f64();
-            all_obs.push(obs);
+            all_obs.push(obs_norm);
             all_u.push(u);
             all_logp.push(logp);
             all_v.extend(v.iter().copied());
