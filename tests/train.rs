@@ -229,3 +229,28 @@ fn the_first_minibatch_sees_the_rollout_policy() {
         assert_ne!(ppo.actor, before, "rollout {i}: no step was taken");
     }
 }
+
+/// The adaptive-KL schedule lowers the actor's rate when steps move the policy too far
+/// (a rate of 0.1 does), and leaves it alone when switched off.
+#[test]
+fn adaptive_kl_lowers_a_too_high_learning_rate() {
+    let c = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default());
+    let s = c.scenario.expect("checks");
+    let exp = &s.experiments[0];
+    let scale_after = |adaptive_kl: f32| {
+        let mut env = Env::new(&s, exp, 4).expect("env");
+        let cfg = PpoConfig {
+            lr: 0.1,
+            adaptive_kl,
+            ..PpoConfig::default()
+        };
+        let mut ppo = Ppo::new(&env, cfg, 3);
+        for i in 0..5 {
+            ppo.train_episode(&mut env, &[0; 4], i as f64 / 5.0)
+                .expect("train");
+        }
+        ppo.lr_scale
+    };
+    assert!(scale_after(0.01) < 0.5, "the rate was not lowered");
+    assert_eq!(scale_after(0.0), 1.0);
+}

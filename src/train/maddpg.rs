@@ -80,7 +80,7 @@ pub struct MaddpgConfig {
 impl Default for MaddpgConfig {
     fn default() -> Self {
         MaddpgConfig {
-            actor_lr: 1e-3,
+            actor_lr: 3e-4,
             critic_lr: 1e-3,
             gamma: 0.99,
             tau: 0.01,

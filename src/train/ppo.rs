@@ -81,6 +81,13 @@ pub struct PpoConfig {
     /// from −0.3 to −4 $/agent-day in one rollout, never to recover (MAPPO seed 2: with
     /// 0.05 no collapse in 250k steps, with 0.02 learning stalled at 2750 $).
     pub target_kl: f32,
+    /// Adapt the actor's learning rate to keep each minibatch's KL near this (0 = off):
+    /// after a minibatch whose KL (measured before its step) exceeds twice the target the
+    /// rate is divided by 1.5, below half the target multiplied by 1.5, within
+    /// [lr / 1000, lr] (the "adaptive" schedule of rl_games). As log σ shrinks a fixed
+    /// step moves the policy further in KL; without it single first-minibatch steps with
+    /// KL > `target_kl` sent community16 seeds from −0.3 to −6 $/agent-day.
+    pub adaptive_kl: f32,
     /// Weight c of c · mean(max(0, |μ| − `action_penalty_from`)²) on the pre-tanh means:
     /// where tanh saturates the actions no longer vary, the advantages carry no signal
     /// and μ would drift further into the tail unchecked. Off by default (the KL limit
@@ -108,6 +115,7 @@ impl Default for PpoConfig {
             value_norm: true,
             anneal_lr: false,
             target_kl: 0.05,
+            adaptive_kl: 0.01,
             action_penalty: 0.0,
             action_penalty_from: 2.0,
         }
@@ -124,6 +132,8 @@ pub struct Ppo {
     critic_opt: Adam,
     log_std_m: Vec<f32>,
     log_std_v: Vec<f32>,
+    /// The adaptive-KL factor on the actor's learning rate (1 = `lr`).
+    pub lr_scale: f32,
     pub rng: Rng,
     /// Running statistics of the observations; inputs are normalised with them.
     pub obs_stats: RunningStats,
@@ -176,6 +186,7 @@ impl Ppo {
             log_std: vec![cfg.init_log_std; ad],
             log_std_m: vec![0.0; ad],
             log_std_v: vec![0.0; ad],
+            lr_scale: 1.0,
             rng: Rng::new(seed.wrapping_add(2)),
             obs_stats: RunningStats::new(od),
             return_stats: RunningStats::new(1),
@@ -264,11 +275,13 @@ impl Ppo {
         days: &[u32],
         progress: f64,
     ) -> Result<Update, EnvError> {
-        if self.cfg.anneal_lr {
-            let lr = self.cfg.lr * (1.0 - progress.clamp(0.0, 1.0)) as f32;
-            self.actor_opt.lr = lr;
-            self.critic_opt.lr = lr;
-        }
+        let base_lr = if self.cfg.anneal_lr {
+            self.cfg.lr * (1.0 - progress.clamp(0.0, 1.0)) as f32
+        } else {
+            self.cfg.lr
+        };
+        self.actor_opt.lr = base_lr * self.lr_scale;
+        self.critic_opt.lr = base_lr;
         let (n, ad) = (self.agents, self.act_dim);
         let batch = days.len();
         let rows = batch * n;
@@ -355,6 +368,7 @@ impl Ppo {
         let mb_units = (units / self.cfg.minibatches.max(1)).max(1);
         let mut order: Vec<usize> = (0..units).collect();
         let (mut pl, mut vl) = (0.0, 0.0);
+        let mut steps_taken = 0usize;
         'epochs: for _ in 0..self.cfg.epochs {
             // Fisher–Yates with the seeded generator.
             for i in (1..order.len()).rev() {
@@ -385,9 +399,21 @@ impl Ppo {
                 let logp_mb: Vec<f32> = idx.iter().map(|&s| logp_flat[s]).collect();
                 let adv_mb: Vec<f32> = a_mb.iter().map(|a| (a - mean) / sd).collect();
                 let sur = surrogate(&self.cfg, &self.log_std, &mu, &u_mb, &logp_mb, &adv_mb);
+                // The first minibatch of a rollout meets the rollout policy itself (KL 0
+                // by construction): it says nothing about the step size.
+                if self.cfg.adaptive_kl > 0.0 && steps_taken > 0 {
+                    let target = self.cfg.adaptive_kl;
+                    if sur.kl > 2.0 * target {
+                        self.lr_scale = (self.lr_scale / 1.5).max(1e-3);
+                    } else if sur.kl < 0.5 * target {
+                        self.lr_scale = (self.lr_scale * 1.5).min(1.0);
+                    }
+                    self.actor_opt.lr = base_lr * self.lr_scale;
+                }
                 if self.cfg.target_kl > 0.0 && sur.kl > self.cfg.target_kl {
                     break 'epochs;
                 }
+                steps_taken += 1;
                 let (dmu, dlog_std) = (sur.dmu, sur.dlog_std);
                 pl = sur.loss;
                 let (mut g, _) = self.actor.backward(&tape, &dmu);
