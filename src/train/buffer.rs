@@ -87,6 +87,15 @@ impl RunningStats {
             *x = (z as f32).clamp(-clip, clip);
         }
     }
+
+    /// A normalised copy of `data` (unchanged when there are no features).
+    pub fn normalized(&self, data: &[f32], clip: f32) -> Vec<f32> {
+        let mut out = data.to_vec();
+        if !self.mean.is_empty() {
+            self.normalize(&mut out, clip);
+        }
+        out
+    }
 }
 
 /// A fixed-capacity ring buffer of transitions with seeded uniform sampling.

@@ -180,11 +180,7 @@ impl Maddpg {
 
     /// Observations normalised by the running statistics (clipped to ±10).
     fn normalized(&self, obs: &[f32]) -> Vec<f32> {
-        let mut o = obs.to_vec();
-        if self.obs_dim > 0 {
-            self.obs_stats.normalize(&mut o, 10.0);
-        }
-        o
+        self.obs_stats.normalized(obs, 10.0)
     }
 
     /// Actor inputs: each agent's normalised observation followed by its one-hot id.

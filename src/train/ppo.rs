@@ -201,11 +201,7 @@ impl Ppo {
 
     /// Observations normalised by the running statistics (clipped to ±10).
     fn normalized(&self, obs: &[f32]) -> Vec<f32> {
-        let mut o = obs.to_vec();
-        if self.obs_dim > 0 {
-            self.obs_stats.normalize(&mut o, 10.0);
-        }
-        o
+        self.obs_stats.normalized(obs, 10.0)
     }
 
     /// Actor inputs: each agent's observation (already normalised) followed by its
