@@ -216,3 +216,93 @@ fn policy_gradient_matches_finite_differences() {
         "the others' replayed actions enter the critic"
     );
 }
+
+/// Model selection (`select_best`, on for MADDPG): training is unchanged, and the run's
+/// result is the evaluated policy with the lowest validation cost, the last one included.
+/// Differential: the same run without selection supplies the last policy.
+#[test]
+fn model_selection_keeps_the_cheapest_validation_policy() {
+    use gridc::sim::env::Backend;
+    use gridc::train::session::{self, Algo, RunConfig};
+    let s = scenario(TWO_AGENTS);
+    let exp = &s.experiments[0];
+    let reference = session::reference(&s, exp, Backend::Interp).expect("reference");
+    let run = |select: bool| {
+        let dir =
+            std::env::temp_dir().join(format!("gridc-select-{select}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let hyper = [
+            ("batch_size", "64"),
+            ("warmup_steps", "128"),
+            ("updates_per_step", "1.0"),
+            ("noise_decay_steps", "2000"),
+            ("select_best", if select { "true" } else { "false" }),
+        ];
+        let rc = RunConfig {
+            algo: Algo::Maddpg,
+            seed: 5,
+            // 8 environment-steps per update, 45 updates: evaluations after 10, 20, 30
+            // and 40 updates and the last policy (45) are the candidates.
+            budget: 8 * 45,
+            batch: 4,
+            backend: Backend::Interp,
+            hyper: hyper
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let summary = session::train(&s, exp, &rc, &reference, &dir, false, None, |_| {})
+            .expect("train")
+            .expect("finished");
+        let policy = session::load_learner(&dir).expect("checkpoint");
+        let _ = std::fs::remove_dir_all(&dir);
+        (summary, policy)
+    };
+    let (last, last_policy) = run(false);
+    let (chosen, chosen_policy) = run(true);
+    assert_eq!((last.selected_update, last.validation_cost), (None, None));
+    let train_days: Vec<u32> = exp.train_days.iter().flat_map(|(a, b)| *a..=*b).collect();
+    let val_days = session::validation_days(&train_days);
+    let mut val_env = Env::with_backend(&s, exp, val_days.len(), Backend::Interp).expect("env");
+    let mut cost = |p: &session::Learner| {
+        session::evaluate_policy(&mut val_env, p, &val_days, false)
+            .expect("evaluate")
+            .0
+            .cost
+    };
+    let last_val = cost(&last_policy);
+    let chosen_val = cost(&chosen_policy);
+    let update = chosen.selected_update.expect("a policy was selected");
+    assert!([10, 20, 30, 40, 45].contains(&update), "selected {update}");
+    assert_eq!(
+        chosen.validation_cost,
+        Some(chosen_val),
+        "the saved policy is the selected one"
+    );
+    assert!(
+        chosen_val <= last_val,
+        "selected {chosen_val} > last {last_val}"
+    );
+    if update == 45 {
+        assert_eq!(chosen.test_cost, last.test_cost);
+    } else {
+        assert!(
+            chosen_val < last_val,
+            "an earlier policy ({update}) is kept only when strictly cheaper: {chosen_val} vs {last_val}"
+        );
+    }
+}
+
+#[test]
+fn validation_days_are_an_even_sample_of_the_training_days() {
+    use gridc::train::session::validation_days;
+    let days: Vec<u32> = (100..400).collect();
+    let v = validation_days(&days);
+    assert_eq!(v.len(), 16);
+    assert!(
+        v.windows(2).all(|w| w[1] - w[0] >= 18 && w[1] - w[0] <= 19),
+        "{v:?}"
+    );
+    assert!(v.iter().all(|d| days.contains(d)));
+    assert_eq!(validation_days(&[7, 9]), vec![7, 9]);
+}

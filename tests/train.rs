@@ -205,12 +205,14 @@ mod cli {
     }
 }
 
-/// Regression (session 4): the rollout buffer must keep the normalised inputs the policy
-/// acted on. It used to keep raw observations and normalise them with the statistics of
-/// the end of the rollout, so π_old(u|o) moved before any step; the KL early stop read that
-/// as a policy change and, on community16, stopped every later update (training return
-/// −0.3 → −15 $/agent-day). With a KL limit of almost zero, the first minibatch (ratio 1
-/// up to rounding) must still be taken, on every rollout, while the statistics move.
+/// Regression (session 4): the KL limits must measure how far the updates moved the
+/// policy, not the drift of the observation statistics. The updates train on inputs
+/// normalised with the end-of-rollout statistics while π_old stays the behaviour policy's
+/// log-probability; when the KL stop compared with that π_old, the statistics' drift alone
+/// exceeded the limit and, on community16, stopped every later update (training return
+/// −0.3 → −15 $/agent-day). With a KL limit of almost zero, the first minibatch (KL 0 from
+/// the pre-update policy up to rounding) must still be taken, on every rollout, while the
+/// statistics move.
 #[test]
 fn the_first_minibatch_sees_the_rollout_policy() {
     let c = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default());

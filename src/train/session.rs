@@ -92,6 +92,21 @@ impl Learner {
             Learner::Maddpg(m) => m.act_deterministic(obs, batch),
         }
     }
+    /// Whether the run's result is the best policy on the validation days (model
+    /// selection) rather than the last.
+    fn select_best(&self) -> bool {
+        match self {
+            Learner::Ppo(p) => p.cfg.select_best,
+            Learner::Maddpg(m) => m.cfg.select_best,
+        }
+    }
+    /// A copy that can act (and be evaluated) but not continue training.
+    fn policy_copy(&mut self) -> Learner {
+        match self {
+            Learner::Ppo(p) => Learner::Ppo(p.clone()),
+            Learner::Maddpg(m) => Learner::Maddpg(Box::new(m.policy_copy())),
+        }
+    }
 }
 
 /// Apply `name=value` overrides to a hyper-parameter struct through its serde form, so
@@ -159,6 +174,29 @@ struct Checkpoint {
     day_rng: Rng,
     learner: Learner,
     curve: Vec<CurveRow>,
+    /// The best policy on the validation days so far (`select_best` runs only).
+    #[serde(default)]
+    best: Option<Best>,
+}
+
+/// A policy kept by model selection.
+#[derive(Serialize, Deserialize)]
+struct Best {
+    update: u64,
+    validation_cost: f64,
+    policy: Learner,
+}
+
+/// At most this many validation days, spread evenly over the training days.
+const VALIDATION_DAYS: usize = 16;
+
+/// The validation days of model selection: a fixed, evenly spaced sample of the training
+/// days (they stay training days; the test days are never looked at).
+pub fn validation_days(train_days: &[u32]) -> Vec<u32> {
+    let k = train_days.len().min(VALIDATION_DAYS);
+    (0..k)
+        .map(|i| train_days[i * train_days.len() / k])
+        .collect()
 }
 
 /// Wall-clock accounting, kept beside the checkpoint (DIR/timing.json) rather than in it,
@@ -214,6 +252,12 @@ pub struct Summary {
     pub improvement_seed_style: Option<f64>,
     /// Share of households whose test-day bill is no higher than under greedy (acting alone).
     pub individual_rationality: f64,
+    /// With model selection (`select_best`): the update whose policy was kept and its
+    /// community cost on the validation days.
+    #[serde(default)]
+    pub selected_update: Option<u64>,
+    #[serde(default)]
+    pub validation_cost: Option<f64>,
     pub coordination: Coordination,
     pub kpis: Kpis,
 }
@@ -368,6 +412,7 @@ pub fn train(
             day_rng: Rng::new(rc.seed ^ 0xD1CE),
             learner,
             curve: Vec::new(),
+            best: None,
         }
     };
     let clock_path = out.join("timing.json");
@@ -382,6 +427,13 @@ pub fn train(
     let train_days: Vec<u32> = exp.train_days.iter().flat_map(|(x, y)| *x..=*y).collect();
     let mut eval_env =
         Env::with_backend(s, exp, reference.days.len(), rc.backend).map_err(|e| e.to_string())?;
+    let select = state.learner.select_best();
+    let val_days = validation_days(&train_days);
+    let mut val_env = if select {
+        Some(Env::with_backend(s, exp, val_days.len(), rc.backend).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     let start = Instant::now();
     let wall_before = clock.wall_s;
     let mut last_test = state
@@ -405,8 +457,11 @@ pub fn train(
         let test_cost = if state.updates % EVAL_EVERY == 0 {
             let t0 = Instant::now();
             let (k, _) = evaluate_policy(&mut eval_env, &state.learner, &reference.days, false)?;
-            clock.timing.eval_s += t0.elapsed().as_secs_f64();
             last_test = Some((k.cost, gap_closed(reference, k.cost)));
+            if let Some(env) = val_env.as_mut() {
+                consider(&mut state, env, &val_days)?;
+            }
+            clock.timing.eval_s += t0.elapsed().as_secs_f64();
             Some(k.cost)
         } else {
             None
@@ -433,9 +488,18 @@ pub fn train(
             }
         }
     }
+    // The last policy is a candidate too (it may not have been evaluated yet).
+    if let Some(env) = val_env.as_mut() {
+        if !state.updates.is_multiple_of(EVAL_EVERY) {
+            let t0 = Instant::now();
+            consider(&mut state, env, &val_days)?;
+            clock.timing.eval_s += t0.elapsed().as_secs_f64();
+        }
+    }
     clock.wall_s = wall_before + start.elapsed().as_secs_f64();
     save(&ckpt_path, &state, &clock_path, &clock)?;
-    let (k, rec) = evaluate_policy(&mut eval_env, &state.learner, &reference.days, true)?;
+    let policy = state.best.as_ref().map_or(&state.learner, |b| &b.policy);
+    let (k, rec) = evaluate_policy(&mut eval_env, policy, &reference.days, true)?;
     let coordination = coordination_of(
         rec.trace.as_deref().unwrap_or_default(),
         exp.step_s / 3600.0,
@@ -445,6 +509,24 @@ pub fn train(
     let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())? + "\n";
     write_atomic(&out.join("summary.json"), text.as_bytes())?;
     Ok(Some(summary))
+}
+
+/// Model selection: evaluate the current policy on the validation days and keep it when it
+/// is no dearer than the best so far (on a tie the later, longer-trained policy wins).
+fn consider(state: &mut Checkpoint, env: &mut Env, days: &[u32]) -> Result<(), String> {
+    let (k, _) = evaluate_policy(env, &state.learner, days, false)?;
+    if state
+        .best
+        .as_ref()
+        .is_none_or(|b| k.cost <= b.validation_cost)
+    {
+        state.best = Some(Best {
+            update: state.updates,
+            validation_cost: k.cost,
+            policy: state.learner.policy_copy(),
+        });
+    }
+    Ok(())
 }
 
 fn gap_closed(r: &Reference, cost: f64) -> Option<f64> {
@@ -484,6 +566,8 @@ fn summarise(
         improvement_seed_style: (g.mean_episode_reward.abs() > 1e-12)
             .then(|| (k.mean_episode_reward - g.mean_episode_reward) / g.mean_episode_reward.abs()),
         individual_rationality: better as f64 / k.bills.len().max(1) as f64,
+        selected_update: state.best.as_ref().map(|b| b.update),
+        validation_cost: state.best.as_ref().map(|b| b.validation_cost),
         coordination,
         kpis: k,
     }
@@ -513,14 +597,15 @@ pub fn evaluate_policy(
     .map_err(|e| e.to_string())
 }
 
-/// The learner saved in `out`'s checkpoint (for traces and plots after a run).
+/// The run's policy saved in `out`'s checkpoint (the selected one under model selection),
+/// for traces and plots after a run.
 pub fn load_learner(out: &Path) -> Result<Learner, String> {
     let path = out.join("checkpoint.json");
     let bytes =
         std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let c: Checkpoint = serde_json::from_slice(&bytes)
         .map_err(|e| format!("`{}` is not a valid checkpoint: {e}", path.display()))?;
-    Ok(c.learner)
+    Ok(c.best.map_or(c.learner, |b| b.policy))
 }
 
 fn save(path: &Path, c: &Checkpoint, clock_path: &Path, clock: &Clock) -> Result<(), String> {
