@@ -93,7 +93,7 @@ pub fn run(a: Args) -> i32 {
                 let t = summary.timing;
                 let total = summary.wall_s.max(1e-9);
                 eprintln!(
-                    "profile: {:.0} env-steps/s; environment {:.1} s ({:.0} %), acting {:.1} s ({:.0} %), learning {:.1} s ({:.0} %), test evaluation {:.1} s ({:.0} %), of {:.1} s",
+                    "profile: {:.0} env-steps/s; environment {:.1} s ({:.0} %), acting {:.1} s ({:.0} %), learning {:.1} s ({:.0} %), evaluation (test and validation days) {:.1} s ({:.0} %), of {:.1} s",
                     summary.env_steps_per_s,
                     t.env_s, 100.0 * t.env_s / total,
                     t.act_s, 100.0 * t.act_s / total,

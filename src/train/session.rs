@@ -230,7 +230,8 @@ pub struct Timing {
     pub act_s: f64,
     /// Gradient updates.
     pub learn_s: f64,
-    /// Periodic evaluation on the test days.
+    /// Periodic evaluation on the test days (monitoring) and the validation days (model
+    /// selection).
     pub eval_s: f64,
 }
 
