@@ -35,7 +35,13 @@ fn time_check(text: &str) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..5 {
         let t = Instant::now();
-        let c = check_source("bench.grid", text, None, &Options::default());
+        let c = check_source(
+            &gridc::files::Disk,
+            "bench.grid",
+            text,
+            None,
+            &Options::default(),
+        );
         assert!(!c.has_errors(), "generated scenario must check");
         best = best.min(t.elapsed().as_secs_f64());
     }

@@ -4,12 +4,14 @@
 
 use gridc::baselines::lp;
 use gridc::check::{check_file, Options};
-use gridc::sim::env::{episode, Env};
+use gridc::sim::env::Env;
+use gridc::sim::episode::episode;
 use rayon::prelude::*;
 use std::time::Instant;
 
 fn main() {
     let c = check_file(
+        &gridc::files::Disk,
         std::path::Path::new("examples/community16.grid"),
         &Options::default(),
     );

@@ -22,7 +22,8 @@ use gridc::baselines::lp;
 use gridc::check::{check_source, Options};
 use gridc::ir::Scalar;
 use gridc::model::Scenario;
-use gridc::sim::env::{episode, Env};
+use gridc::sim::env::Env;
+use gridc::sim::episode::episode;
 use gridc::train::maddpg::{Maddpg, MaddpgConfig};
 use gridc::train::ppo::{Ppo, PpoConfig};
 
@@ -37,7 +38,13 @@ const FEEDER: &str = "gridc 0.1\n\
 const NO_BATTERY: f64 = 2.0 * (0.10 * 2.0 * 12.0 + 0.50 * 2.0 * 12.0);
 
 fn scenario() -> Scenario {
-    let c = check_source("feeder.grid", FEEDER, None, &Options::default());
+    let c = check_source(
+        &gridc::files::Disk,
+        "feeder.grid",
+        FEEDER,
+        None,
+        &Options::default(),
+    );
     assert!(!c.has_errors(), "{}", common::rendered(&c));
     c.scenario.expect("checks")
 }

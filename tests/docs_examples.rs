@@ -73,6 +73,7 @@ fn every_grid_block_of_the_language_reference_is_valid() {
         if is_complete(&b.text) {
             complete += 1;
             let c = check_source(
+                &gridc::files::Disk,
                 &format!("docs/language.md:{}", b.line),
                 &b.text,
                 Some(root.join("docs")),

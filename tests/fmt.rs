@@ -27,8 +27,20 @@ fn formatting_is_idempotent_and_keeps_the_scenario() {
             continue;
         }
         let dir = path.parent().map(|p| p.to_path_buf());
-        let before = check_source("x.grid", &text, dir.clone(), &Options::default());
-        let after = check_source("x.grid", &once, dir, &Options::default());
+        let before = check_source(
+            &gridc::files::Disk,
+            "x.grid",
+            &text,
+            dir.clone(),
+            &Options::default(),
+        );
+        let after = check_source(
+            &gridc::files::Disk,
+            "x.grid",
+            &once,
+            dir,
+            &Options::default(),
+        );
         assert!(
             !before.has_errors() && !after.has_errors(),
             "{}",

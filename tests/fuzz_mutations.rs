@@ -157,7 +157,13 @@ fn mutated_inputs_never_panic_and_spans_stay_inside() {
         let bytes = mutate(&mut rng, text);
         let dir = Path::new(path).parent().map(Path::to_path_buf);
         let result = std::panic::catch_unwind(|| {
-            check_bytes("fuzz.grid", &bytes, dir.clone(), &Options::default())
+            check_bytes(
+                &gridc::files::Disk,
+                "fuzz.grid",
+                &bytes,
+                dir.clone(),
+                &Options::default(),
+            )
         });
         let checked = result.unwrap_or_else(|_| {
             panic!(
@@ -199,7 +205,13 @@ fn pathological_inputs_are_diagnosed() {
         "\u{feff}".into(),
         "gridc".into(),
     ] {
-        let c = check_bytes("x.grid", text.as_bytes(), None, &Options::default());
+        let c = check_bytes(
+            &gridc::files::Disk,
+            "x.grid",
+            text.as_bytes(),
+            None,
+            &Options::default(),
+        );
         assert!(
             c.has_errors(),
             "expected a diagnostic for input starting {:?}",
@@ -207,6 +219,7 @@ fn pathological_inputs_are_diagnosed() {
         );
     }
     let c = check_bytes(
+        &gridc::files::Disk,
         "x.grid",
         b"gridc 0.1\n\xff\xfe profile",
         None,

@@ -216,7 +216,7 @@ proptest! {
         seed in any::<u64>(),
         comm in 0usize..3,
     ) {
-        let c = check_source("r.grid", &random_text(&hh, limit, two, comm), None, &Options::default());
+        let c = check_source(&gridc::files::Disk, "r.grid", &random_text(&hh, limit, two, comm), None, &Options::default());
         prop_assert!(!c.has_errors(), "{}", common::rendered(&c));
         let s = c.scenario.expect("checks");
         let days = [day, (day + 101) % 364];
@@ -236,7 +236,13 @@ fn non_finite_values_are_reported_by_both_backends() {
         network n { bus b; feeder f from b { limit 1 kW }; hh h on f; tariff t }\n\
         agents { each hh controls store.power in -1..1 }\nreward { mix = 0 }\n\
         experiment e { train days 2023-01-01; test days 2023-01-02 }\n";
-    let c = check_source("nan.grid", text, None, &Options::default());
+    let c = check_source(
+        &gridc::files::Disk,
+        "nan.grid",
+        text,
+        None,
+        &Options::default(),
+    );
     let s = c.scenario.expect("checks");
     for backend in [Backend::Interp, Backend::Jit] {
         let mut env = Env::with_backend(&s, &s.experiments[0], 1, backend).expect("env");
@@ -258,9 +264,15 @@ fn failed_checks_are_reported_from_every_lane() {
         network n { bus b; feeder f from b { limit 100 kW }; hh h[5] on f; tariff t }\n\
         agents { each hh controls store.power in -1..1 }\nreward { mix = 0 }\n\
         experiment e { train days 2023-01-01; test days 2023-01-02 }\n";
-    let s = check_source("lanes.grid", text, None, &Options::default())
-        .scenario
-        .expect("checks");
+    let s = check_source(
+        &gridc::files::Disk,
+        "lanes.grid",
+        text,
+        None,
+        &Options::default(),
+    )
+    .scenario
+    .expect("checks");
     let exp = &s.experiments[0];
     for pos in 0..5 {
         for (value, flag) in [(f64::NAN, FLAG_NON_FINITE), (25.0, FLAG_SOC_BOUNDS)] {
@@ -297,7 +309,7 @@ fn compiled_code_size_does_not_grow_with_households() {
                  agents {{ each hh controls store.power in -1..1; observe {{ time.hour, price.import.next(6 h), self.demand, self.store.soc, self.net.last, f.flow.last }}; communicate neighbours(2) }}\nreward {{ mix = 0.5 }}\n\
                  experiment e {{ train days 2023-01-01; test days 2023-01-02 }}\n"
             );
-            let s = check_source("n.grid", &text, None, &Options::default()).scenario.expect("checks");
+            let s = check_source(&gridc::files::Disk, "n.grid", &text, None, &Options::default()).scenario.expect("checks");
             let ir = gridc::ir::lower(&s, &s.experiments[0]).expect("lower");
             let p = gridc::sim::jit::JitProgram::compile(&ir).expect("compile");
             (p.code_bytes, p.observe_code_bytes)

@@ -8,7 +8,8 @@ use gridc::baselines::lp;
 use gridc::check::{check_source, Options};
 use gridc::ir::Scalar;
 use gridc::model::Scenario;
-use gridc::sim::env::{episode, Env};
+use gridc::sim::env::Env;
+use gridc::sim::episode::episode;
 use gridc::train::maddpg::{Maddpg, MaddpgConfig};
 
 /// The scenario of tests/train.rs: one household, two 12-hour steps, cheap then dear.
@@ -30,7 +31,13 @@ const TWO_AGENTS: &str = "gridc 0.1\n\
     experiment e { step 12 h; episode 24 h; train days 2023-01-01; test days 2023-01-02 }\n";
 
 fn scenario(text: &str) -> Scenario {
-    let c = check_source("test.grid", text, None, &Options::default());
+    let c = check_source(
+        &gridc::files::Disk,
+        "test.grid",
+        text,
+        None,
+        &Options::default(),
+    );
     assert!(!c.has_errors(), "{}", common::rendered(&c));
     c.scenario.expect("checks")
 }

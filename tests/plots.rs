@@ -1,10 +1,10 @@
-//! Integration tests for `gridc::report::plots`: one example of each plot written to
+//! Integration tests for `gridc::plot`: one example of each plot written to
 //! `<target dir>/plot-examples/*.svg` for a human to look at, geometry sanity checks on
 //! the SVG, and a property test that arbitrary floats (NaN, ±inf, huge) never panic.
 
 use std::path::PathBuf;
 
-use gridc::report::plots::*;
+use gridc::plot::*;
 use proptest::prelude::*;
 
 fn examples_dir() -> PathBuf {

@@ -6,10 +6,17 @@ use gridc::baselines::{evaluate, lp, rules::Rule};
 use gridc::check::{check_source, Options};
 use gridc::ir::{Field, Scalar};
 use gridc::model::Scenario;
-use gridc::sim::env::{episode, Env};
+use gridc::sim::env::Env;
+use gridc::sim::episode::episode;
 
 fn scenario(text: &str) -> Scenario {
-    let c = check_source("t.grid", text, None, &Options::default());
+    let c = check_source(
+        &gridc::files::Disk,
+        "t.grid",
+        text,
+        None,
+        &Options::default(),
+    );
     assert!(!c.has_errors(), "{}", common::rendered(&c));
     c.scenario.expect("checked")
 }

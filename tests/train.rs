@@ -6,7 +6,8 @@ mod common;
 use gridc::baselines::lp;
 use gridc::check::{check_source, Options};
 use gridc::ir::Scalar;
-use gridc::sim::env::{episode, Env};
+use gridc::sim::env::Env;
+use gridc::sim::episode::episode;
 use gridc::train::ppo::{Ppo, PpoConfig};
 
 const ARBITRAGE: &str = "gridc 0.1\n\
@@ -32,7 +33,13 @@ fn eval_cost(ppo: &Ppo, env: &mut Env, day: u32) -> f64 {
 }
 
 fn learns_arbitrage(centralised: bool) {
-    let c = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default());
+    let c = check_source(
+        &gridc::files::Disk,
+        "arbitrage.grid",
+        ARBITRAGE,
+        None,
+        &Options::default(),
+    );
     assert!(!c.has_errors(), "{}", common::rendered(&c));
     let s = c.scenario.expect("checks");
     let exp = &s.experiments[0];
@@ -67,9 +74,15 @@ fn mappo_learns_arbitrage() {
 
 #[test]
 fn training_is_deterministic_given_the_seed() {
-    let s = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default())
-        .scenario
-        .expect("checks");
+    let s = check_source(
+        &gridc::files::Disk,
+        "arbitrage.grid",
+        ARBITRAGE,
+        None,
+        &Options::default(),
+    )
+    .scenario
+    .expect("checks");
     let exp = &s.experiments[0];
     let run = || {
         let mut env = Env::new(&s, exp, 4).expect("env");
@@ -215,7 +228,13 @@ mod cli {
 /// statistics move.
 #[test]
 fn the_first_minibatch_sees_the_rollout_policy() {
-    let c = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default());
+    let c = check_source(
+        &gridc::files::Disk,
+        "arbitrage.grid",
+        ARBITRAGE,
+        None,
+        &Options::default(),
+    );
     let s = c.scenario.expect("checks");
     let exp = &s.experiments[0];
     let mut env = Env::new(&s, exp, 4).expect("env");
@@ -236,7 +255,13 @@ fn the_first_minibatch_sees_the_rollout_policy() {
 /// (a rate of 0.1 does), and leaves it alone when switched off.
 #[test]
 fn adaptive_kl_lowers_a_too_high_learning_rate() {
-    let c = check_source("arbitrage.grid", ARBITRAGE, None, &Options::default());
+    let c = check_source(
+        &gridc::files::Disk,
+        "arbitrage.grid",
+        ARBITRAGE,
+        None,
+        &Options::default(),
+    );
     let s = c.scenario.expect("checks");
     let exp = &s.experiments[0];
     let scale_after = |adaptive_kl: f32| {

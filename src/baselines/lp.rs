@@ -7,7 +7,7 @@
 //! minimises its own bill; its community cost (by replay) gives the price of anarchy.
 
 use crate::ir::{Field, Ir};
-use crate::sim::env::Episode;
+use crate::sim::episode::Episode;
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,

@@ -2,6 +2,7 @@
 
 pub mod lp;
 pub mod rules;
+pub mod simulate;
 
 use crate::ir::Field;
 use crate::sim::env::{Env, EnvError};

@@ -38,7 +38,7 @@ pub struct Scope<'a> {
     pub params: &'a [(String, Typed)],
 }
 
-impl Ctx {
+impl Ctx<'_> {
     /// Evaluate; `None` after reporting a diagnostic.
     pub fn eval(&mut self, scope: Scope, e: &Expr) -> Option<Typed> {
         let src = self.modules[scope.module].source;
@@ -293,4 +293,32 @@ pub fn profile_signal(index: usize) -> Signal {
             scale: 1.0,
         }],
     }
+}
+
+/// A positive whole number (`seeds`, `budget`, an array's size) written as a constant.
+pub fn whole(ctx: &mut Ctx, m: usize, value: &Expr, what: &str) -> Option<f64> {
+    let src = ctx.modules[m].source;
+    let v = ctx.eval_const(
+        Scope {
+            module: m,
+            params: &[],
+        },
+        value,
+        Dim::NONE,
+        &format!("`{what}`"),
+    )?;
+    if v < 1.0 || v.fract() != 0.0 || v > 1e15 {
+        ctx.diags.push(
+            Diagnostic::error(
+                codes::NUMBER,
+                format!(
+                    "`{what}` must be a positive whole number, found {}",
+                    units::format_number(v)
+                ),
+            )
+            .label(src, value.span(), "not a positive whole number"),
+        );
+        return None;
+    }
+    Some(v)
 }

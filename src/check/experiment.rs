@@ -1,11 +1,12 @@
 //! Experiments: step and episode, train/test day splits, algorithms, baselines, optimum,
 //! seeds, budget and sweeps.
 
-use super::eval::Scope;
+use super::eval::{whole, Scope};
 use super::network::Built;
 use super::overrides;
 use super::units::{self, Dim};
 use super::Ctx;
+use crate::calendar::{civil_text, days_from_civil, days_in_month, year_of, year_start};
 use crate::diag::{codes, did_you_mean, Diagnostic};
 use crate::model::{Experiment, SweepAxis};
 use crate::source::{SourceId, Span};
@@ -474,32 +475,6 @@ fn setting(ctx: &mut Ctx, m: usize, x: &mut Experiment, name: &ast::Ident, value
 }
 
 /// A positive whole number (counts: seeds, budget, households).
-pub fn whole(ctx: &mut Ctx, m: usize, value: &Expr, what: &str) -> Option<f64> {
-    let src = ctx.modules[m].source;
-    let v = ctx.eval_const(
-        Scope {
-            module: m,
-            params: &[],
-        },
-        value,
-        Dim::NONE,
-        &format!("`{what}`"),
-    )?;
-    if v < 1.0 || v.fract() != 0.0 || v > 1e15 {
-        ctx.diags.push(
-            Diagnostic::error(
-                codes::NUMBER,
-                format!(
-                    "`{what}` must be a positive whole number, found {}",
-                    units::format_number(v)
-                ),
-            )
-            .label(src, value.span(), "not a positive whole number"),
-        );
-        return None;
-    }
-    Some(v)
-}
 
 /// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
 fn date(ctx: &mut Ctx, src: SourceId, d: &ast::DateLit) -> Option<i64> {
@@ -517,67 +492,4 @@ fn date(ctx: &mut Ctx, src: SourceId, d: &ast::DateLit) -> Option<i64> {
         return None;
     }
     Some(days_from_civil(parts[0], parts[1], parts[2]))
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
-/// Howard Hinnant's days_from_civil.
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn year_of(days: i64) -> i64 {
-    civil_from_days(days).0
-}
-
-fn year_start(y: i64) -> i64 {
-    days_from_civil(y, 1, 1)
-}
-
-fn civil_text(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn civil_dates_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2023, 1, 1), 19358);
-        for z in [0, 19358, 19722, -1, 11016] {
-            let (y, m, d) = civil_from_days(z);
-            assert_eq!(days_from_civil(y, m, d), z);
-        }
-        assert_eq!(days_in_month(2024, 2), 29);
-        assert_eq!(days_in_month(2023, 2), 28);
-        assert_eq!(days_in_month(1900, 2), 28);
-    }
 }

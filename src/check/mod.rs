@@ -16,6 +16,7 @@ pub mod tariff;
 pub mod units;
 
 use crate::diag::{codes, did_you_mean, Diagnostic};
+use crate::files::{io_reason, FileReader};
 use crate::model::{Profile, Scenario};
 use crate::source::{SourceFile, SourceId, Sources, Span};
 use crate::syntax::ast::{self, Item, Path as AstPath};
@@ -82,7 +83,9 @@ pub struct Module {
 }
 
 /// State shared by all passes.
-pub struct Ctx {
+pub struct Ctx<'f> {
+    /// Where imports and CSV profiles are read from (check itself does no IO).
+    pub files: &'f dyn FileReader,
     pub sources: Sources,
     pub modules: Vec<Module>,
     pub diags: Vec<Diagnostic>,
@@ -96,10 +99,10 @@ pub struct Ctx {
     loaded: HashMap<String, usize>,
 }
 
-pub fn check_file(path: &Path, options: &Options) -> Checked {
+pub fn check_file(files: &dyn FileReader, path: &Path, options: &Options) -> Checked {
     let sources = Sources::new();
     let name = path.display().to_string();
-    let bytes = match std::fs::read(path) {
+    let bytes = match files.read(path) {
         Ok(b) => b,
         Err(e) => {
             return Checked {
@@ -117,11 +120,17 @@ pub fn check_file(path: &Path, options: &Options) -> Checked {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    check_bytes(&name, &bytes, Some(dir), options)
+    check_bytes(files, &name, &bytes, Some(dir), options)
 }
 
 /// Check text that is not on disk (tests, stdin). Relative paths resolve against `dir`.
-pub fn check_source(name: &str, text: &str, dir: Option<PathBuf>, options: &Options) -> Checked {
+pub fn check_source(
+    files: &dyn FileReader,
+    name: &str,
+    text: &str,
+    dir: Option<PathBuf>,
+    options: &Options,
+) -> Checked {
     let mut sources = Sources::new();
     let id = sources.add(SourceFile {
         name: name.to_string(),
@@ -129,15 +138,7 @@ pub fn check_source(name: &str, text: &str, dir: Option<PathBuf>, options: &Opti
         dir,
         embedded: false,
     });
-    check_main(sources, id, options)
-}
-
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
+    check_main(files, sources, id, options)
 }
 
 /// Bytes → text; on invalid UTF-8, a lossy text and the offset of the first bad byte.
@@ -158,7 +159,13 @@ fn not_utf8(id: SourceId, at: usize) -> Diagnostic {
 }
 
 /// Check raw bytes as if read from a file called `name` (fuzzing, stdin).
-pub fn check_bytes(name: &str, bytes: &[u8], dir: Option<PathBuf>, options: &Options) -> Checked {
+pub fn check_bytes(
+    files: &dyn FileReader,
+    name: &str,
+    bytes: &[u8],
+    dir: Option<PathBuf>,
+    options: &Options,
+) -> Checked {
     let mut sources = Sources::new();
     let (text, bad) = decode(bytes);
     let id = sources.add(SourceFile {
@@ -176,11 +183,17 @@ pub fn check_bytes(name: &str, bytes: &[u8], dir: Option<PathBuf>, options: &Opt
             main_source: Some(id),
         };
     }
-    check_main(sources, id, options)
+    check_main(files, sources, id, options)
 }
 
-fn check_main(sources: Sources, main: SourceId, options: &Options) -> Checked {
+fn check_main(
+    files: &dyn FileReader,
+    sources: Sources,
+    main: SourceId,
+    options: &Options,
+) -> Checked {
     let mut ctx = Ctx {
+        files,
         sources,
         modules: Vec::new(),
         diags: Vec::new(),
@@ -221,7 +234,7 @@ fn dedup(d: &mut Vec<Diagnostic>) {
     d.retain(|x| seen.insert(format!("{x:?}")));
 }
 
-impl Ctx {
+impl Ctx<'_> {
     /// Register a parsed file as a module, load its imports, build its name table.
     /// `chain` holds the import chain for cycle detection.
     fn add_module(&mut self, source: SourceId, file: ast::File, chain: Vec<String>) -> usize {
@@ -330,7 +343,9 @@ impl Ctx {
                 return None;
             };
             let path = base.join(spec);
-            let key = std::fs::canonicalize(&path)
+            let key = self
+                .files
+                .canonicalize(&path)
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| path.display().to_string());
             if let Some(&m) = self.loaded.get(&key) {
@@ -340,7 +355,7 @@ impl Ctx {
                 }
                 return Some(m);
             }
-            match std::fs::read(&path) {
+            match self.files.read(&path) {
                 Ok(bytes) => {
                     let (text, bad) = decode(&bytes);
                     if let Some(at) = bad {
@@ -406,7 +421,9 @@ impl Ctx {
 
     fn main_key_matches(&self, key: &str) -> bool {
         let main = self.sources.get(SourceId(0));
-        let main_key = std::fs::canonicalize(&main.name)
+        let main_key = self
+            .files
+            .canonicalize(Path::new(&main.name))
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         !main_key.is_empty() && main_key == key

@@ -3,8 +3,8 @@
 //! before the other passes run.
 
 use super::agents::comm_value;
+use super::eval::whole;
 use super::eval::Scope;
-use super::experiment::whole;
 use super::network::Built;
 use super::units::{self, Dim};
 use super::Ctx;

@@ -12,7 +12,7 @@ use crate::syntax::ast::{self, Expr, Item, OptionValue, ProfileOption, ProfileSo
 
 const OPTIONS: &[&str] = &["column", "unit", "resolution", "interpolation", "wrap"];
 
-impl Ctx {
+impl Ctx<'_> {
     /// Resolve every profile of a module (so errors in unused profiles show too).
     pub fn check_all_profiles(&mut self, m: usize) {
         let mut names: Vec<(String, super::Def)> = self.modules[m]
@@ -133,7 +133,7 @@ impl Ctx {
             seen.push((n, o.name.span));
             match (n, &o.value) {
                 ("unit", OptionValue::Unit(u)) => {
-                    out.unit = Some(units::unit_expr(u)).map(|(d, s)| (d, s, units::unit_text(u)))
+                    out.unit = Some(units::unit_expr(u)).map(|(d, s)| (d, s, u.text()))
                 }
                 ("column", OptionValue::String(s)) => out.column = Some(s.value.clone()),
                 ("resolution", OptionValue::Expr(e)) => match self.eval_const(
@@ -246,7 +246,7 @@ impl Ctx {
             }
         } else {
             let full = file.dir.clone().unwrap_or_default().join(&path.value);
-            match std::fs::read(&full) {
+            match self.files.read(&full) {
                 Ok(bytes) => {
                     let (text, bad) = super::decode(&bytes);
                     if let Some(at) = bad {
@@ -269,7 +269,11 @@ impl Ctx {
                     self.diags.push(
                         Diagnostic::error(
                             codes::IO,
-                            format!("cannot read `{}`: {}", path.value, super::io_reason(&e)),
+                            format!(
+                                "cannot read `{}`: {}",
+                                path.value,
+                                crate::files::io_reason(&e)
+                            ),
                         )
                         .label(src, path.span, format!("looked for {}", full.display()))
                         .help("CSV paths are relative to the file that names them"),

@@ -9,7 +9,7 @@ use crate::model::{Price, Signal, Tariff};
 use crate::source::Span;
 use crate::syntax::ast::{self, Clock, Price as AstPrice, TariffStmt};
 
-impl Ctx {
+impl Ctx<'_> {
     pub fn check_tariff(&mut self, m: usize, t: &ast::TariffDef) -> Option<Tariff> {
         let src = self.modules[m].source;
         let scope = Scope {

@@ -181,21 +181,6 @@ pub fn unit_expr(u: &UnitExpr) -> (Dim, f64) {
     (dim, scale)
 }
 
-/// Canonical text of a unit expression.
-pub fn unit_text(u: &UnitExpr) -> String {
-    let mut s = String::new();
-    for (i, t) in u.terms.iter().enumerate() {
-        if i > 0 {
-            s.push(if t.divide { '/' } else { '*' });
-        }
-        s.push_str(&t.atom);
-        if t.power != 1 {
-            s.push_str(&format!("^{}", t.power));
-        }
-    }
-    s
-}
-
 /// Express an SI value in the preferred unit of its dimension, for messages and summaries.
 pub fn show(value: f64, dim: Dim) -> String {
     let (unit, scale) = dim.preferred_unit();

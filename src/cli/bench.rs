@@ -19,7 +19,7 @@ pub fn run(
     format: Format,
     overrides: Vec<(String, String)>,
 ) -> i32 {
-    let checked = check_file(&file, &Options { overrides });
+    let checked = check_file(&crate::files::Disk, &file, &Options { overrides });
     for d in &checked.diagnostics {
         eprint!("{}", render(d, &checked.sources, super::color()));
     }

@@ -12,7 +12,7 @@ pub fn run(files: &[PathBuf], format: Format, overrides: &[(String, String)]) ->
     let mut failed = false;
     let mut json_files = Vec::new();
     for f in files {
-        let checked = check_file(f, &options);
+        let checked = check_file(&crate::files::Disk, f, &options);
         failed |= checked.has_errors();
         match format {
             Format::Text => print_text(f, &checked),

@@ -13,7 +13,7 @@ pub fn run(files: &[PathBuf], check: bool) -> i32 {
                 eprintln!(
                     "error: cannot read `{}`: {}",
                     path.display(),
-                    crate::check::io_reason(&e)
+                    crate::files::io_reason(&e)
                 );
                 status = 1;
                 continue;
@@ -51,7 +51,7 @@ pub fn run(files: &[PathBuf], check: bool) -> i32 {
         if check {
             println!("{}: would reformat", path.display());
             status = 1;
-        } else if let Err(e) = super::write_atomic(path, formatted.as_bytes()) {
+        } else if let Err(e) = crate::files::write_atomic(path, formatted.as_bytes()) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
             status = 1;
         } else {

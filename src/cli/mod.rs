@@ -75,8 +75,8 @@ pub enum Command {
         #[arg(long)]
         no_optimum: bool,
         /// Run the step on the Cranelift JIT (default) or the reference interpreter.
-        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
-        backend: crate::sim::env::Backend,
+        #[arg(long, value_enum, default_value_t = BackendArg::Jit)]
+        backend: BackendArg,
     },
     /// Train agents (IPPO, MAPPO or MADDPG) on the experiment's train days and evaluate them on
     /// its test days against greedy and the optimum. Writes DIR/summary.json,
@@ -84,7 +84,7 @@ pub enum Command {
     Train {
         file: PathBuf,
         #[arg(long, value_enum)]
-        algo: crate::train::session::Algo,
+        algo: AlgoArg,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Environment steps (batch × steps per episode per update); default: the experiment's budget.
@@ -94,8 +94,8 @@ pub enum Command {
         out: PathBuf,
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, String)>,
-        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
-        backend: crate::sim::env::Backend,
+        #[arg(long, value_enum, default_value_t = BackendArg::Jit)]
+        backend: BackendArg,
         /// Continue from DIR/checkpoint.json.
         #[arg(long)]
         resume: bool,
@@ -133,8 +133,8 @@ pub enum Command {
         /// Delete results of a different scenario in DIR and start over.
         #[arg(long)]
         force: bool,
-        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
-        backend: crate::sim::env::Backend,
+        #[arg(long, value_enum, default_value_t = BackendArg::Jit)]
+        backend: BackendArg,
         /// Testing hook: stop every run after N updates, as if killed.
         #[arg(long, hide = true)]
         interrupt_after_updates: Option<u64>,
@@ -173,8 +173,8 @@ pub enum Command {
         dirs: Vec<PathBuf>,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = crate::sim::env::Backend::Jit)]
-        backend: crate::sim::env::Backend,
+        #[arg(long, value_enum, default_value_t = BackendArg::Jit)]
+        backend: BackendArg,
     },
     /// Measure household-steps/s of the interpreter, the JIT and the native reference step
     /// (the whole agent-level step, observation assembly included).
@@ -230,7 +230,44 @@ pub struct PlanArgs {
     pub no_sweeps: bool,
     /// Only these of the experiment's algorithms, e.g. `--algos ippo,mappo`.
     #[arg(long, value_enum, value_delimiter = ',')]
-    pub algos: Vec<crate::train::session::Algo>,
+    pub algos: Vec<AlgoArg>,
+}
+
+/// `--backend`: mirrors `sim::env::Backend` so clap stays out of the library.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendArg {
+    /// Cranelift-compiled kernels (default).
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+impl From<BackendArg> for crate::sim::env::Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Jit => crate::sim::env::Backend::Jit,
+            BackendArg::Interp => crate::sim::env::Backend::Interp,
+        }
+    }
+}
+
+/// `--algo` / `--algos`: mirrors `train::Algo` so clap stays out of the library.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlgoArg {
+    Ippo,
+    Mappo,
+    Maddpg,
+}
+
+impl From<AlgoArg> for crate::train::session::Algo {
+    fn from(a: AlgoArg) -> Self {
+        use crate::train::session::Algo;
+        match a {
+            AlgoArg::Ippo => Algo::Ippo,
+            AlgoArg::Mappo => Algo::Mappo,
+            AlgoArg::Maddpg => Algo::Maddpg,
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,7 +325,7 @@ pub fn run(cli: Cli) -> i32 {
             format,
             overrides,
             no_optimum,
-            backend,
+            backend: backend.into(),
         }),
         Command::Train {
             file,
@@ -305,13 +342,13 @@ pub fn run(cli: Cli) -> i32 {
             interrupt_after_updates,
         } => train::run(train::Args {
             file,
-            algo,
+            algo: algo.into(),
             seed,
             budget,
             out,
             overrides,
             hyper,
-            backend,
+            backend: backend.into(),
             resume,
             batch,
             profile,
@@ -341,13 +378,13 @@ pub fn run(cli: Cli) -> i32 {
             shard,
             dry_run,
             force,
-            backend,
+            backend: backend.into(),
             budget: plan.budget,
             seeds: plan.seeds,
             batch: plan.batch,
             interrupt_after_updates,
             no_sweeps: plan.no_sweeps,
-            algorithms: plan.algos,
+            algorithms: plan.algos.into_iter().map(Into::into).collect(),
         }),
         Command::Slurm {
             file,
@@ -368,7 +405,11 @@ pub fn run(cli: Cli) -> i32 {
             shards,
             submit,
         }),
-        Command::Merge { dirs, out, backend } => run::merge(run::MergeArgs { out, dirs, backend }),
+        Command::Merge { dirs, out, backend } => run::merge(run::MergeArgs {
+            out,
+            dirs,
+            backend: backend.into(),
+        }),
         Command::Bench {
             file,
             batch,
@@ -385,21 +426,4 @@ pub fn run(cli: Cli) -> i32 {
 pub fn color() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-/// Write `contents` to `path` atomically: a temp file in the same directory, then rename.
-pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.gridc-tmp-{}", std::process::id()));
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

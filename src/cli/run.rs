@@ -1,16 +1,16 @@
 //! `gridc run FILE`: plan → execute (rayon, resume, shards) → report; `gridc merge`
 //! joins shard directories and writes the report; `gridc slurm` writes a job-array script.
 
+use crate::baselines::simulate::{simulate, SimOptions};
 use crate::baselines::{evaluate, rules::Rule};
 use crate::diag::render::render;
 use crate::experiment::exec::{self, ExecOptions};
 use crate::experiment::plan::{self, CheckedPoint, Plan, PlanError, PlanRequest};
 use crate::experiment::{report, results};
 use crate::ir::Field;
-use crate::report::plots::DayTrace;
+use crate::plot::DayTrace;
 use crate::sim::env::{Backend, Env};
 use crate::sim::kpi::TraceRow;
-use crate::sim::report::{simulate, SimOptions};
 use crate::train::session;
 use std::path::{Path, PathBuf};
 
@@ -205,12 +205,12 @@ pub fn write_report(dir: &Path, points: &[CheckedPoint], backend: Backend) -> Re
     let (day, limit) = day_traces(dir, &res, points, backend).unwrap_or_default();
     let plots = report::write_plots(dir, &res, &rep, &day, limit)?;
     let json = serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())? + "\n";
-    crate::cli::write_atomic(&dir.join("report.json"), json.as_bytes())
+    crate::files::write_atomic(&dir.join("report.json"), json.as_bytes())
         .map_err(|e| e.to_string())?;
-    crate::cli::write_atomic(&dir.join("runs.csv"), report::runs_csv(&res).as_bytes())
+    crate::files::write_atomic(&dir.join("runs.csv"), report::runs_csv(&res).as_bytes())
         .map_err(|e| e.to_string())?;
     let md = report::markdown(&rep, &res, &plots, &report::compute_section(&res));
-    crate::cli::write_atomic(&dir.join("report.md"), md.as_bytes()).map_err(|e| e.to_string())
+    crate::files::write_atomic(&dir.join("report.md"), md.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// The first test day of the base point for greedy, each algorithm's seed-0 policy and

@@ -1,10 +1,10 @@
 use super::Format;
 use crate::baselines::rules::Rule;
-use crate::check::experiment::{civil_from_days, days_from_civil};
+use crate::baselines::simulate::{simulate, SimOptions, SimResults};
+use crate::calendar::{civil_from_days, date_of, days_from_civil};
 use crate::check::{check_file, Options};
 use crate::diag::{codes, render::render, Diagnostic};
 use crate::model::{Experiment, Scenario};
-use crate::sim::report::{simulate, SimOptions, SimResults};
 use crate::source::{SourceFile, Sources, Span};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> i32 {
     let checked = check_file(
+        &crate::files::Disk,
         &a.file,
         &Options {
             overrides: a.overrides.clone(),
@@ -147,11 +148,6 @@ fn expand(ranges: &[(u32, u32)]) -> Vec<u32> {
     ranges.iter().flat_map(|(a, b)| *a..=*b).collect()
 }
 
-fn date_of(year: i32, day: u32) -> String {
-    let (y, m, d) = civil_from_days(days_from_civil(year as i64, 1, 1) + day as i64);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 fn parse_days(text: &str, exp: &Experiment, s: &Scenario) -> Result<Vec<u32>, String> {
     let (a, b) = text.split_once("..").unwrap_or((text, text));
     let parse = |t: &str| -> Result<i64, String> {
@@ -201,7 +197,7 @@ fn write_trace(path: &Path, r: &SimResults) -> std::io::Result<()> {
     let bytes = w
         .into_inner()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    super::write_atomic(path, &bytes)
+    crate::files::write_atomic(path, &bytes)
 }
 
 fn json_doc(s: &Scenario, exp: &Experiment, r: &SimResults) -> serde_json::Value {

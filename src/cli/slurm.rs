@@ -98,7 +98,11 @@ impl Scripts<'_> {
             add("--no-sweeps", None);
         }
         if !p.algos.is_empty() {
-            let names: Vec<&str> = p.algos.iter().map(|a| a.name()).collect();
+            let names: Vec<&str> = p
+                .algos
+                .iter()
+                .map(|&a| crate::train::session::Algo::from(a).name())
+                .collect();
             add("--algos", Some(names.join(",")));
         }
         o
@@ -248,7 +252,7 @@ pub fn run(a: Args) -> i32 {
         seeds: a.plan.seeds,
         batch: a.plan.batch,
         no_sweeps: a.plan.no_sweeps,
-        algorithms: a.plan.algos.clone(),
+        algorithms: a.plan.algos.iter().map(|&x| x.into()).collect(),
     }) else {
         return 1;
     };
@@ -301,7 +305,7 @@ pub fn run(a: Args) -> i32 {
         (&run_path, scripts.run_sbatch()),
         (&merge_path, scripts.merge_sbatch()),
     ] {
-        if let Err(e) = super::write_atomic(path, text.as_bytes()) {
+        if let Err(e) = crate::files::write_atomic(path, text.as_bytes()) {
             return fail(&format!("cannot write `{}`: {e}", path.display()));
         }
     }

@@ -31,6 +31,7 @@ fn fail(msg: &str) -> i32 {
 
 pub fn run(a: Args) -> i32 {
     let checked = check_file(
+        &crate::files::Disk,
         &a.file,
         &Options {
             overrides: a.overrides.clone(),

@@ -56,7 +56,7 @@ pub fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String>
             .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     }
     let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())? + "\n";
-    crate::cli::write_atomic(path, text.as_bytes())
+    crate::files::write_atomic(path, text.as_bytes())
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 
@@ -273,7 +273,7 @@ fn run_one(
         Ok(None) => Ok(RunOutcome::Interrupted),
         Err(e) => {
             let _ = std::fs::create_dir_all(&dir);
-            let _ = crate::cli::write_atomic(&dir.join("error.txt"), format!("{e}\n").as_bytes());
+            let _ = crate::files::write_atomic(&dir.join("error.txt"), format!("{e}\n").as_bytes());
             Err(e)
         }
     }

@@ -82,6 +82,7 @@ pub enum PlanError {
 /// Check the base scenario and every sweep point; expand the runs.
 pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError> {
     let base = check_file(
+        &crate::files::Disk,
         req.file,
         &Options {
             overrides: req.overrides.to_vec(),
@@ -176,6 +177,7 @@ pub fn expand(req: &PlanRequest) -> Result<(Plan, Vec<CheckedPoint>), PlanError>
     let mut checked = vec![CheckedPoint { checked: base }];
     for p in plan.points[1..].iter_mut() {
         let c = check_file(
+            &crate::files::Disk,
             req.file,
             &Options {
                 overrides: p.overrides.clone(),

@@ -6,7 +6,7 @@
 //! unsharded ones.
 
 use super::results::{PointResults, Results};
-use crate::report::plots::{self, Band, Bar, DayTrace, FrontPoint, Series};
+use crate::plot::{self as plots, Band, Bar, DayTrace, FrontPoint, Series};
 use crate::stats::{self, estimators, Ci, DEFAULT_RESAMPLES};
 use crate::train::session::{Algo, Summary};
 use serde::Serialize;
@@ -362,7 +362,7 @@ pub fn write_plots(
     let mut out = Vec::new();
     let mut put = |name: &str, caption: String, svg: Result<String, plots::PlotError>| {
         if let Ok(svg) = svg {
-            crate::cli::write_atomic(&dir.join(name), svg.as_bytes())
+            crate::files::write_atomic(&dir.join(name), svg.as_bytes())
                 .map_err(|e| format!("cannot write `{name}`: {e}"))?;
             out.push((name.to_string(), caption));
         }

@@ -174,7 +174,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
         }
         std::fs::create_dir_all(to)
             .map_err(|e| format!("cannot create `{}`: {e}", to.display()))?;
-        crate::cli::write_atomic(&dst, &bytes).map_err(|e| e.to_string())?;
+        crate::files::write_atomic(&dst, &bytes).map_err(|e| e.to_string())?;
         n += 1;
     }
     Ok(n)

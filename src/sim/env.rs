@@ -2,86 +2,13 @@
 //! `step(actions)`, observations as declared, per-agent rewards, done at the end of the
 //! episode. Each environment of the batch runs its own day.
 
+use super::episode::{self as time, episode, Episode};
 use super::interp::Machine;
-use super::obs::{self, ObsInputs};
+use super::obs::ObsInputs;
 use crate::ir::{lower::LowerError, observe::forecast_steps, Field, Ir, Scalar};
-use crate::model::{Communication, Experiment, Feature, Price, Scenario};
+use crate::model::{Communication, Experiment, Feature, Scenario};
 
-/// Exogenous inputs of one episode, precomputed (kW, $/kWh).
-#[derive(Debug, Clone)]
-pub struct Episode {
-    pub day: u32,
-    /// `steps × households`.
-    pub load_kw: Vec<f64>,
-    pub pv_kw: Vec<f64>,
-    /// `steps + horizon` (forecasts look past the end of the episode).
-    pub price_import: Vec<f64>,
-    pub price_export: Vec<f64>,
-    /// kg/kWh, empty without a carbon profile.
-    pub carbon: Vec<f64>,
-}
-
-const J_PER_KWH: f64 = 3.6e6;
-
-fn price_per_kwh(p: &Price, s: &Scenario, t: f64) -> f64 {
-    p.at(&s.profiles, t) * J_PER_KWH
-}
-
-pub fn episode(s: &Scenario, exp: &Experiment, day: u32, steps: usize, horizon: usize) -> Episode {
-    let n = s.households.len();
-    let mut load_kw = vec![0.0; steps * n];
-    let mut pv_kw = vec![0.0; steps * n];
-    for k in 0..steps {
-        let t = day as f64 * 86400.0 + k as f64 * exp.step_s;
-        for (i, h) in s.households.iter().enumerate() {
-            load_kw[k * n + i] = h
-                .loads
-                .iter()
-                .map(|l| l.power_w.at(&s.profiles, t))
-                .sum::<f64>()
-                / 1e3;
-            pv_kw[k * n + i] = h
-                .solar
-                .iter()
-                .map(|l| l.power_w.at(&s.profiles, t))
-                .sum::<f64>()
-                / 1e3;
-        }
-    }
-    let times = (0..steps + horizon).map(|k| day as f64 * 86400.0 + k as f64 * exp.step_s);
-    let price_import = times
-        .clone()
-        .map(|t| price_per_kwh(&s.tariff.import, s, t))
-        .collect();
-    let price_export = times
-        .clone()
-        .map(|t| price_per_kwh(&s.tariff.export, s, t))
-        .collect();
-    let carbon = match &s.tariff.carbon_kg_per_j {
-        Some(c) => times.map(|t| c.at(&s.profiles, t) * J_PER_KWH).collect(),
-        None => Vec::new(),
-    };
-    Episode {
-        day,
-        load_kw,
-        pv_kw,
-        price_import,
-        price_export,
-        carbon,
-    }
-}
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// Cranelift-compiled kernels (default).
@@ -437,13 +364,13 @@ impl<'s> Env<'s> {
         out.clear();
         out.reserve(self.batch() * na * self.obs_dim());
         for (b, ep) in self.episodes.iter().enumerate() {
-            let time_s = obs::time_at(self.exp, ep.day, self.t);
+            let time_s = time::time_at(self.exp, ep.day, self.t);
             for (a, &h) in s.agents.households.iter().enumerate() {
                 for o in &s.agents.observations {
                     match &o.feature {
-                        Feature::Hour => out.push(obs::hour(time_s) as f32),
-                        Feature::Weekday => out.push(obs::weekday(self.exp.year, time_s) as f32),
-                        Feature::DayOfYear => out.push(obs::day_of_year(time_s) as f32),
+                        Feature::Hour => out.push(time::hour(time_s) as f32),
+                        Feature::Weekday => out.push(time::weekday(self.exp.year, time_s) as f32),
+                        Feature::DayOfYear => out.push(time::day_of_year(time_s) as f32),
                         Feature::PriceImport { steps_ahead } => {
                             push_series(out, &ep.price_import, self.t, *steps_ahead)
                         }
@@ -468,7 +395,7 @@ impl<'s> Env<'s> {
                                 } else {
                                     self.t + 1 + j
                                 };
-                                let tt = obs::time_at(self.exp, ep.day, k);
+                                let tt = time::time_at(self.exp, ep.day, k);
                                 out.push(
                                     sig.map(|x| x.power_w.at(&s.profiles, tt) / 1e3)
                                         .unwrap_or(0.0) as f32,
@@ -534,7 +461,7 @@ fn describe_flags(flags: u32) -> String {
 }
 
 fn push_series(out: &mut Vec<f32>, series: &[f64], t: usize, ahead: usize) {
-    let get = |k: usize| obs::series_at(series, k) as f32;
+    let get = |k: usize| time::series_at(series, k) as f32;
     if ahead == 0 {
         out.push(get(t));
     } else {
@@ -549,7 +476,7 @@ mod tests {
     #[test]
     fn weekdays_follow_the_calendar() {
         // 2023-01-01 was a Sunday; 2023-01-02 a Monday.
-        assert_eq!(super::obs::weekday(2023, 0.0), 6);
-        assert_eq!(super::obs::weekday(2023, 86400.0), 0);
+        assert_eq!(crate::sim::episode::weekday(2023, 0.0), 6);
+        assert_eq!(crate::sim::episode::weekday(2023, 86400.0), 0);
     }
 }

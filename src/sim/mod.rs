@@ -2,9 +2,9 @@
 
 pub mod coordination;
 pub mod env;
+pub mod episode;
 pub mod interp;
 pub mod jit;
 pub mod kpi;
 pub mod native;
 pub mod obs;
-pub mod report;

@@ -3,37 +3,9 @@
 //! interpreter's `Env::observe` evaluates per step, so the assembled f32 values are
 //! bit-identical.
 
-use super::env::Episode;
+use super::episode::{day_of_year, hour, series_at, time_at, weekday, Episode};
 use crate::ir::{EnvSeries, Ir, ObsProgram};
 use crate::model::{Experiment, Scenario};
-
-/// Hour of the day at `time_s` (f64; observations round it to f32).
-pub fn hour(time_s: f64) -> f64 {
-    time_s.rem_euclid(86400.0) / 3600.0
-}
-
-/// Day index at `time_s` (0 = 1 January).
-pub fn day_of_year(time_s: f64) -> f64 {
-    (time_s / 86400.0).floor()
-}
-
-/// 0 = Monday.
-pub fn weekday(year: i32, time_s: f64) -> u32 {
-    let day = crate::check::experiment::days_from_civil(year as i64, 1, 1)
-        + (time_s / 86400.0).floor() as i64;
-    // 1970-01-01 was a Thursday (3 with Monday = 0).
-    ((day + 3).rem_euclid(7)) as u32
-}
-
-/// Seconds since 1 January 00:00 at step `k` of an episode starting on `day`.
-pub fn time_at(exp: &Experiment, day: u32, k: usize) -> f64 {
-    day as f64 * 86400.0 + k as f64 * exp.step_s
-}
-
-/// A forecast series read at `k`, clamped to its last value (0 when empty).
-pub fn series_at(series: &[f64], k: usize) -> f64 {
-    series.get(k).or(series.last()).copied().unwrap_or(0.0)
-}
 
 /// Precomputed series for one batch of episodes (f64; the kernel rounds to f32).
 #[derive(Debug, Clone, Default)]

@@ -112,6 +112,23 @@ pub struct UnitExpr {
     pub span: Span,
 }
 
+impl UnitExpr {
+    /// Canonical text: `$/kWh`, `kW*h`, `h^-1`.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for (i, t) in self.terms.iter().enumerate() {
+            if i > 0 {
+                s.push(if t.divide { '/' } else { '*' });
+            }
+            s.push_str(&t.atom);
+            if t.power != 1 {
+                s.push_str(&format!("^{}", t.power));
+            }
+        }
+        s
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitTerm {
     /// True when the term follows a `/`.

@@ -761,7 +761,7 @@ fn quantity(q: &Quantity) -> String {
 
 /// `$/kWh`, `kW*h`, `h^-1`.
 fn unit(u: &UnitExpr) -> String {
-    crate::check::units::unit_text(u)
+    u.text()
 }
 
 fn string_lit(value: &str) -> String {

@@ -5,30 +5,18 @@
 
 use super::maddpg::{Maddpg, MaddpgConfig};
 use super::ppo::{Ppo, PpoConfig, Rng, Update};
+use crate::baselines::simulate::{simulate, SimOptions};
 use crate::baselines::{evaluate, rules::Rule};
 use crate::model::{Experiment, Scenario};
 use crate::sim::coordination::{coordination as coordination_of, Coordination};
 use crate::sim::env::{Backend, Env};
 use crate::sim::kpi::Kpis;
-use crate::sim::report::{simulate, SimOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-#[derive(
-    clap::ValueEnum,
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
     Ippo,
@@ -617,7 +605,7 @@ fn save(path: &Path, c: &Checkpoint, clock_path: &Path, clock: &Clock) -> Result
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    crate::cli::write_atomic(path, bytes)
+    crate::files::write_atomic(path, bytes)
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 

@@ -14,7 +14,7 @@ pub fn relative(path: &Path) -> PathBuf {
 }
 
 pub fn check(path: &Path) -> Checked {
-    check_file(&relative(path), &Options::default())
+    check_file(&gridc::files::Disk, &relative(path), &Options::default())
 }
 
 /// Every diagnostic rendered without colour, in order.

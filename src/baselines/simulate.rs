@@ -3,7 +3,8 @@
 
 use crate::baselines::{evaluate, lp, rules::Rule};
 use crate::model::{Experiment, Scenario};
-use crate::sim::env::{episode, Env, EnvError};
+use crate::sim::env::{Env, EnvError};
+use crate::sim::episode::episode;
 use crate::sim::kpi::{Kpis, TraceRow};
 use rayon::prelude::*;
 use serde::Serialize;
