@@ -229,11 +229,13 @@ fn policy_gradient_matches_finite_differences() {
 /// Differential: the same run without selection supplies the last policy.
 #[test]
 fn model_selection_keeps_the_cheapest_validation_policy() {
+    use gridc::experiment::session::{self, RunConfig};
+    use gridc::experiment::{checkpoint, reference};
     use gridc::sim::env::Backend;
-    use gridc::train::session::{self, Algo, RunConfig};
+    use gridc::train::{learner, Algo, Learner};
     let s = scenario(TWO_AGENTS);
     let exp = &s.experiments[0];
-    let reference = session::reference(&s, exp, Backend::Interp).expect("reference");
+    let reference = reference::reference(&s, exp, Backend::Interp).expect("reference");
     let run = |select: bool| {
         let dir =
             std::env::temp_dir().join(format!("gridc-select-{select}-{}", std::process::id()));
@@ -257,11 +259,12 @@ fn model_selection_keeps_the_cheapest_validation_policy() {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..RunConfig::new(Algo::Maddpg, 5, 0)
         };
         let summary = session::train(&s, exp, &rc, &reference, &dir, false, None, |_| {})
             .expect("train")
             .expect("finished");
-        let policy = session::load_learner(&dir).expect("checkpoint");
+        let policy = checkpoint::load_learner(&dir).expect("checkpoint");
         let _ = std::fs::remove_dir_all(&dir);
         (summary, policy)
     };
@@ -269,10 +272,13 @@ fn model_selection_keeps_the_cheapest_validation_policy() {
     let (chosen, chosen_policy) = run(true);
     assert_eq!((last.selected_update, last.validation_cost), (None, None));
     let train_days: Vec<u32> = exp.train_days.iter().flat_map(|(a, b)| *a..=*b).collect();
-    let val_days = session::validation_days(&train_days);
+    let val_days = session::validation_days(
+        &train_days,
+        RunConfig::new(Algo::Maddpg, 0, 0).validation_days,
+    );
     let mut val_env = Env::with_backend(&s, exp, val_days.len(), Backend::Interp).expect("env");
-    let mut cost = |p: &session::Learner| {
-        session::evaluate_policy(&mut val_env, p, &val_days, false)
+    let mut cost = |p: &Learner| {
+        learner::evaluate_policy(&mut val_env, p, &val_days, false)
             .expect("evaluate")
             .0
             .cost
@@ -302,14 +308,14 @@ fn model_selection_keeps_the_cheapest_validation_policy() {
 
 #[test]
 fn validation_days_are_an_even_sample_of_the_training_days() {
-    use gridc::train::session::validation_days;
+    use gridc::experiment::session::validation_days;
     let days: Vec<u32> = (100..400).collect();
-    let v = validation_days(&days);
+    let v = validation_days(&days, 16);
     assert_eq!(v.len(), 16);
     assert!(
         v.windows(2).all(|w| w[1] - w[0] >= 18 && w[1] - w[0] <= 19),
         "{v:?}"
     );
     assert!(v.iter().all(|d| days.contains(d)));
-    assert_eq!(validation_days(&[7, 9]), vec![7, 9]);
+    assert_eq!(validation_days(&[7, 9], 16), vec![7, 9]);
 }

@@ -259,9 +259,9 @@ pub enum AlgoArg {
     Maddpg,
 }
 
-impl From<AlgoArg> for crate::train::session::Algo {
+impl From<AlgoArg> for crate::train::Algo {
     fn from(a: AlgoArg) -> Self {
-        use crate::train::session::Algo;
+        use crate::train::Algo;
         match a {
             AlgoArg::Ippo => Algo::Ippo,
             AlgoArg::Mappo => Algo::Mappo,

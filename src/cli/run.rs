@@ -6,12 +6,13 @@ use crate::baselines::{evaluate, rules::Rule};
 use crate::diag::render::render;
 use crate::experiment::exec::{self, ExecOptions};
 use crate::experiment::plan::{self, CheckedPoint, Plan, PlanError, PlanRequest};
+use crate::experiment::{checkpoint, reference, session};
 use crate::experiment::{report, results};
 use crate::ir::Field;
 use crate::plot::DayTrace;
 use crate::sim::env::{Backend, Env};
 use crate::sim::kpi::TraceRow;
-use crate::train::session;
+use crate::train::learner;
 use std::path::{Path, PathBuf};
 
 pub struct Args {
@@ -30,7 +31,7 @@ pub struct Args {
     pub batch: usize,
     pub interrupt_after_updates: Option<u64>,
     pub no_sweeps: bool,
-    pub algorithms: Vec<crate::train::session::Algo>,
+    pub algorithms: Vec<crate::train::Algo>,
 }
 
 fn fail(msg: &str) -> i32 {
@@ -178,8 +179,8 @@ fn calibrate(plan: &Plan, base: &CheckedPoint, backend: Backend) -> Option<f64> 
     let dir = std::env::temp_dir().join(format!("gridc-calibrate-{}", std::process::id()));
     let env = Env::with_backend(s, exp, plan.batch, backend).ok()?;
     let per_update = (plan.batch * env.steps()) as u64;
-    let reference = session::Reference {
-        days: session::test_days(exp).into_iter().take(1).collect(),
+    let reference = reference::Reference {
+        days: reference::test_days(exp).into_iter().take(1).collect(),
         ..Default::default()
     };
     let rc = session::RunConfig {
@@ -189,6 +190,7 @@ fn calibrate(plan: &Plan, base: &CheckedPoint, backend: Backend) -> Option<f64> 
         batch: plan.batch,
         backend,
         hyper: vec![],
+        ..session::RunConfig::new(algo, 0, 0)
     };
     let t = std::time::Instant::now();
     let r = session::train(s, exp, &rc, &reference, &dir, false, None, |_| {});
@@ -235,8 +237,8 @@ fn day_traces(
     let (_, rec) = evaluate(&mut env, &[day], true, |e| Rule::Greedy.actions(e)).ok()?;
     out.push(to_trace("greedy", rec.trace.as_deref()?));
     for run in res.plan.runs.iter().filter(|r| r.point == 0 && r.seed == 0) {
-        if let Ok(learner) = session::load_learner(&exec::run_dir(dir, &run.id)) {
-            if let Ok((_, rec)) = session::evaluate_policy(&mut env, &learner, &[day], true) {
+        if let Ok(learner) = checkpoint::load_learner(&exec::run_dir(dir, &run.id)) {
+            if let Ok((_, rec)) = learner::evaluate_policy(&mut env, &learner, &[day], true) {
                 out.push(to_trace(
                     run.algo.name(),
                     rec.trace.as_deref().unwrap_or_default(),

@@ -101,7 +101,7 @@ impl Scripts<'_> {
             let names: Vec<&str> = p
                 .algos
                 .iter()
-                .map(|&a| crate::train::session::Algo::from(a).name())
+                .map(|&a| crate::train::Algo::from(a).name())
                 .collect();
             add("--algos", Some(names.join(",")));
         }

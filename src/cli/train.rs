@@ -4,8 +4,10 @@
 
 use crate::check::{check_file, Options};
 use crate::diag::render::render;
+use crate::experiment::reference;
+use crate::experiment::session::{self, RunConfig};
 use crate::sim::env::Backend;
-use crate::train::session::{self, Algo, RunConfig};
+use crate::train::Algo;
 use std::path::PathBuf;
 
 pub struct Args {
@@ -53,8 +55,9 @@ pub fn run(a: Args) -> i32 {
         batch: a.batch,
         backend: a.backend,
         hyper: a.hyper.clone(),
+        ..RunConfig::new(a.algo, 0, 0)
     };
-    let reference = match session::reference(&s, exp, a.backend) {
+    let reference = match reference::reference(&s, exp, a.backend) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };

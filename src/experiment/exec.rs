@@ -13,8 +13,9 @@
 
 use super::manifest::{manifest, now_unix, Manifest};
 use super::plan::{CheckedPoint, Plan, RunSpec};
+use super::reference::{self, Reference};
+use super::session::{self, RunConfig, Summary};
 use crate::sim::env::Backend;
-use crate::train::session::{self, Reference, RunConfig, Summary};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -124,7 +125,7 @@ pub fn point_reference(
         .iter()
         .find(|e| e.name == plan.experiment)
         .ok_or("experiment missing")?;
-    let r = session::reference(s, exp, backend)?;
+    let r = reference::reference(s, exp, backend)?;
     write_json(&path, &r)?;
     write_json(
         &point_dir(out, &plan.points[point].id).join("point.json"),
@@ -243,6 +244,7 @@ fn run_one(
         batch: plan.batch,
         backend: opts.backend,
         hyper: opts.hyper.clone(),
+        ..RunConfig::new(spec.algo, 0, 0)
     };
     let bar = multi.add(ProgressBar::new(plan.budget));
     bar.set_style(

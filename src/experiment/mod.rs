@@ -1,9 +1,14 @@
-//! `gridc run`: expand an experiment into runs (`plan`), execute them with resume and
-//! sharding (`exec`), record what produced them (`manifest`), and gather the results
-//! (`results`) for the report.
+//! The run machinery above the algorithms: one training run from start to finish
+//! (`session`, with `checkpoint`s and the greedy/optimum `reference`), an experiment
+//! expanded into runs (`plan`), executed with resume and sharding (`exec`), what produced
+//! them (`manifest`), the results gathered (`results`) and the report (`report`).
+//! Architecture invariant: this layer and cli are the only ones that write files.
 
+pub mod checkpoint;
 pub mod exec;
 pub mod manifest;
 pub mod plan;
+pub mod reference;
 pub mod report;
 pub mod results;
+pub mod session;

@@ -7,7 +7,7 @@
 
 use crate::check::{check_file, Checked, Options};
 use crate::model::Scenario;
-use crate::train::session::Algo;
+use crate::train::Algo;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -6,9 +6,10 @@
 //! unsharded ones.
 
 use super::results::{PointResults, Results};
+use super::session::Summary;
 use crate::plot::{self as plots, Band, Bar, DayTrace, FrontPoint, Series};
 use crate::stats::{self, estimators, Ci, DEFAULT_RESAMPLES};
-use crate::train::session::{Algo, Summary};
+use crate::train::Algo;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -4,7 +4,9 @@
 use super::exec::{point_dir, read_json, run_dir, write_json};
 use super::manifest::Manifest;
 use super::plan::{Plan, Point};
-use crate::train::session::{Algo, CurveRow, Reference, Summary};
+use super::reference::Reference;
+use super::session::{CurveRow, Summary};
+use crate::train::Algo;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -1,11 +1,14 @@
-//! Training: neural networks (`nn`), replay and statistics (`buffer`), the PPO family
-//! (`ppo`) and MADDPG (`maddpg`) (issue 6).
+//! Learning algorithms: neural networks (`nn`), replay and statistics (`buffer`), the PPO
+//! family (`ppo`), MADDPG (`maddpg`) and the `learner` that wraps them for the run
+//! machinery in experiment/. Architecture invariant: no file IO here.
 
 pub mod buffer;
+pub mod learner;
 pub mod maddpg;
 pub mod nn;
 pub mod ppo;
-pub mod session;
+
+pub use learner::{Algo, Learner};
 
 /// Network inputs for shared parameters: each agent's (normalised) observation followed by
 /// its one-hot id; `obs` is `batch × agents × obs_dim`, the result `(batch·agents) × (obs_dim + agents)`.
