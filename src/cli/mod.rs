@@ -100,7 +100,7 @@ pub enum Command {
         #[arg(long)]
         resume: bool,
         /// Environments (days) per update.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = crate::experiment::session::RunConfig::DEFAULT_BATCH)]
         batch: usize,
         /// Override a hyper-parameter of the algorithm (see docs/algorithms.md), e.g. `--hp lr=0.001`.
         #[arg(long = "hp", value_name = "NAME=VALUE", value_parser = parse_override)]
@@ -223,7 +223,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub seeds: Option<u32>,
     /// Environments (days) per update.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = crate::experiment::session::RunConfig::DEFAULT_BATCH)]
     pub batch: usize,
     /// Only the base point (skip the sweeps).
     #[arg(long)]

@@ -1,18 +1,11 @@
 //! `gridc run FILE`: plan → execute (rayon, resume, shards) → report; `gridc merge`
 //! joins shard directories and writes the report; `gridc slurm` writes a job-array script.
 
-use crate::baselines::simulate::{simulate, SimOptions};
-use crate::baselines::{evaluate, rules::Rule};
 use crate::diag::render::render;
 use crate::experiment::exec::{self, ExecOptions};
 use crate::experiment::plan::{self, CheckedPoint, Plan, PlanError, PlanRequest};
-use crate::experiment::{checkpoint, reference, session};
-use crate::experiment::{report, results};
-use crate::ir::Field;
-use crate::plot::DayTrace;
-use crate::sim::env::{Backend, Env};
-use crate::sim::kpi::TraceRow;
-use crate::train::learner;
+use crate::experiment::{calibrate, report, results};
+use crate::sim::env::Backend;
 use std::path::{Path, PathBuf};
 
 pub struct Args {
@@ -106,7 +99,7 @@ pub fn run(a: Args) -> i32 {
         eprintln!("  failed: {id}: {e}");
     }
     if shard.is_none() && rep.interrupted == 0 {
-        if let Err(e) = write_report(&a.out, &points, a.backend) {
+        if let Err(e) = report::write(&a.out, &points, a.backend) {
             return fail(&e);
         }
         eprintln!("report: {}", a.out.join("report.md").display());
@@ -151,7 +144,7 @@ fn print_plan(
         println!("  point {:<36} {n} agents{note}", p.id);
     }
     // Calibrate: a few updates of the first run's algorithm on the base point.
-    let estimate = calibrate(plan, &points[0], backend);
+    let estimate = calibrate::env_steps_per_s(plan, &points[0], backend);
     if let Some(sps) = estimate {
         let total_steps = runs.len() as f64 * plan.budget as f64;
         let secs = total_steps / sps / jobs.max(1) as f64;
@@ -169,133 +162,6 @@ fn human_duration(s: f64) -> String {
         format!("{:.0} min", s / 60.0)
     } else {
         format!("{:.1} h", s / 3600.0)
-    }
-}
-
-fn calibrate(plan: &Plan, base: &CheckedPoint, backend: Backend) -> Option<f64> {
-    let s = base.scenario()?;
-    let exp = s.experiments.iter().find(|e| e.name == plan.experiment)?;
-    let algo = *plan.algorithms.first()?;
-    let dir = std::env::temp_dir().join(format!("gridc-calibrate-{}", std::process::id()));
-    let env = Env::with_backend(s, exp, plan.batch, backend).ok()?;
-    let per_update = (plan.batch * env.steps()) as u64;
-    let reference = reference::Reference {
-        days: reference::test_days(exp).into_iter().take(1).collect(),
-        ..Default::default()
-    };
-    let rc = session::RunConfig {
-        algo,
-        seed: 0,
-        budget: per_update * 3,
-        batch: plan.batch,
-        backend,
-        hyper: vec![],
-        ..session::RunConfig::new(algo, 0, 0)
-    };
-    let t = std::time::Instant::now();
-    let r = session::train(s, exp, &rc, &reference, &dir, false, None, |_| {});
-    let secs = t.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&dir);
-    r.ok()?;
-    Some(rc.budget as f64 / secs.max(1e-9))
-}
-
-/// Load DIR, compute statistics and write report.json, runs.csv, plots and report.md.
-pub fn write_report(dir: &Path, points: &[CheckedPoint], backend: Backend) -> Result<(), String> {
-    let res = results::load(dir)?;
-    let rep = report::build(&res);
-    let (day, limit) = day_traces(dir, &res, points, backend).unwrap_or_default();
-    let plots = report::write_plots(dir, &res, &rep, &day, limit)?;
-    let json = serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())? + "\n";
-    crate::files::write_atomic(&dir.join("report.json"), json.as_bytes())
-        .map_err(|e| e.to_string())?;
-    crate::files::write_atomic(&dir.join("runs.csv"), report::runs_csv(&res).as_bytes())
-        .map_err(|e| e.to_string())?;
-    let md = report::markdown(&rep, &res, &plots, &report::compute_section(&res));
-    crate::files::write_atomic(&dir.join("report.md"), md.as_bytes()).map_err(|e| e.to_string())
-}
-
-/// The first test day of the base point for greedy, each algorithm's seed-0 policy and
-/// the optimum.
-fn day_traces(
-    dir: &Path,
-    res: &results::Results,
-    points: &[CheckedPoint],
-    backend: Backend,
-) -> Option<(Vec<DayTrace>, Option<f64>)> {
-    let s = points.first()?.scenario()?;
-    let exp = s
-        .experiments
-        .iter()
-        .find(|e| e.name == res.plan.experiment)?;
-    let day = *res.points.first()?.reference.days.first()?;
-    let mut env = Env::with_backend(s, exp, 1, backend).ok()?;
-    let capacity: f64 = env.ir.household_param(Field::Capacity).iter().sum();
-    let step_h = exp.step_s / 3600.0;
-    let to_trace = |name: &str, rows: &[TraceRow]| day_trace(name, rows, capacity, step_h);
-    let mut out = Vec::new();
-    let (_, rec) = evaluate(&mut env, &[day], true, |e| Rule::Greedy.actions(e)).ok()?;
-    out.push(to_trace("greedy", rec.trace.as_deref()?));
-    for run in res.plan.runs.iter().filter(|r| r.point == 0 && r.seed == 0) {
-        if let Ok(learner) = checkpoint::load_learner(&exec::run_dir(dir, &run.id)) {
-            if let Ok((_, rec)) = learner::evaluate_policy(&mut env, &learner, &[day], true) {
-                out.push(to_trace(
-                    run.algo.name(),
-                    rec.trace.as_deref().unwrap_or_default(),
-                ));
-            }
-        }
-    }
-    if res.plan.optimum {
-        let sim = simulate(
-            s,
-            exp,
-            &[day],
-            &SimOptions {
-                baselines: vec![],
-                optimum: true,
-                trace_policy: Some("optimum".into()),
-                backend,
-            },
-        )
-        .ok()?;
-        out.push(to_trace("optimum", &sim.trace));
-    }
-    let limit = s
-        .network
-        .feeders
-        .iter()
-        .map(|f| f.limit_w / 1e3)
-        .filter(|w| w.is_finite())
-        .reduce(f64::min);
-    Some((out, limit))
-}
-
-fn day_trace(policy: &str, rows: &[TraceRow], capacity_kwh: f64, step_h: f64) -> DayTrace {
-    let steps = rows.iter().map(|r| r.step + 1).max().unwrap_or(0);
-    let mut flow = vec![f64::NEG_INFINITY; steps];
-    let mut soc = vec![0.0; steps];
-    let mut price = vec![0.0; steps];
-    for r in rows {
-        flow[r.step] = flow[r.step].max(r.feeder_flow_kw);
-        soc[r.step] += r.soc_kwh;
-        price[r.step] = r.price_import;
-    }
-    DayTrace {
-        policy: policy.into(),
-        hours: (0..steps).map(|k| k as f64 * step_h).collect(),
-        feeder_flow_kw: flow,
-        mean_soc: soc
-            .iter()
-            .map(|e| {
-                if capacity_kwh > 0.0 {
-                    e / capacity_kwh
-                } else {
-                    0.0
-                }
-            })
-            .collect(),
-        price,
     }
 }
 
@@ -328,7 +194,7 @@ pub fn merge(a: MergeArgs) -> i32 {
     })
     .map(|(_, p)| p)
     .unwrap_or_default();
-    if let Err(e) = write_report(&a.out, &points, a.backend) {
+    if let Err(e) = report::write(&a.out, &points, a.backend) {
         return fail(&e);
     }
     eprintln!(

@@ -4,6 +4,7 @@
 //! them (`manifest`), the results gathered (`results`) and the report (`report`).
 //! Architecture invariant: this layer and cli are the only ones that write files.
 
+pub mod calibrate;
 pub mod checkpoint;
 pub mod exec;
 pub mod manifest;

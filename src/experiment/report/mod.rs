@@ -1,13 +1,16 @@
 //! The experiment report: per-seed scores → statistics (src/stats) → DIR/report.json,
-//! DIR/runs.csv, DIR/report.md and SVG plots (src/report/plots.rs). Seeds are the
+//! DIR/runs.csv, DIR/report.md and SVG plots (`figures`, drawn by src/plot). Seeds are the
 //! replicates: a run's score is its mean over the held-out days (its test cost), never a
 //! day. Everything here is a pure function of the result files except the compute
 //! section (wall-clock times), which is kept apart so sharded + merged reports equal
 //! unsharded ones.
 
-use super::results::{PointResults, Results};
+mod figures;
+
+use super::plan::CheckedPoint;
+use super::results::{self, PointResults, Results};
 use super::session::Summary;
-use crate::plot::{self as plots, Band, Bar, DayTrace, FrontPoint, Series};
+use crate::sim::env::Backend;
 use crate::stats::{self, estimators, Ci, DEFAULT_RESAMPLES};
 use crate::train::Algo;
 use serde::Serialize;
@@ -28,7 +31,7 @@ pub struct Estimate {
     pub n: usize,
 }
 
-fn estimate(x: &[f64]) -> Option<Estimate> {
+pub(super) fn estimate(x: &[f64]) -> Option<Estimate> {
     let x: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
     let mean = stats::mean(&x).ok()?;
     let ci = stats::bootstrap_ci(&x, estimators::mean, DEFAULT_RESAMPLES, CI_LEVEL, BOOT_SEED)
@@ -196,7 +199,7 @@ pub struct Report {
     pub missing_runs: Vec<(String, String)>,
 }
 
-fn costs(runs: &[Summary]) -> Vec<f64> {
+pub(super) fn costs(runs: &[Summary]) -> Vec<f64> {
     runs.iter().map(|s| s.test_cost).collect()
 }
 
@@ -320,191 +323,19 @@ fn csv_field(v: &str) -> String {
     }
 }
 
-/// Learning curves of the test cost: mean and bootstrap CI over seeds at each evaluation.
-fn learning_curves(p: &PointResults) -> Vec<Series> {
-    p.curves
-        .iter()
-        .map(|(a, curves)| {
-            let mut at: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-            for c in curves {
-                for r in c {
-                    if let Some(t) = r.test_cost {
-                        at.entry(r.env_steps).or_default().push(t);
-                    }
-                }
-            }
-            Series {
-                name: a.name().into(),
-                points: at
-                    .into_iter()
-                    .filter_map(|(x, v)| {
-                        let e = estimate(&v)?;
-                        Some(Band {
-                            x: x as f64,
-                            mean: e.mean,
-                            lo: e.ci_lo,
-                            hi: e.ci_hi,
-                        })
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-/// Write every plot; returns (file name, caption) pairs in report order.
-pub fn write_plots(
-    dir: &Path,
-    res: &Results,
-    report: &Report,
-    day: &[DayTrace],
-    feeder_limit_kw: Option<f64>,
-) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let mut put = |name: &str, caption: String, svg: Result<String, plots::PlotError>| {
-        if let Ok(svg) = svg {
-            crate::files::write_atomic(&dir.join(name), svg.as_bytes())
-                .map_err(|e| format!("cannot write `{name}`: {e}"))?;
-            out.push((name.to_string(), caption));
-        }
-        Ok::<(), String>(())
-    };
-    let base = &res.points[0];
-    let refs = |p: &PointResults| {
-        let mut v = vec![("greedy".to_string(), p.reference.greedy.cost)];
-        if let Some(o) = p.reference.optimum_cost {
-            v.push(("optimum".to_string(), o));
-        }
-        v
-    };
-    put(
-        "learning_curves.svg",
-        "Test-day community cost of the deterministic policy during training (mean over seeds, 95 % bootstrap CI); greedy and the optimum as references.".into(),
-        plots::lines_with_bands(
-            "Learning curves (base scenario)",
-            "environment steps",
-            "test cost [$]",
-            &learning_curves(base),
-            &refs(base),
-        ),
-    )?;
-    let bars: Vec<Bar> = report.points[0]
-        .rows
-        .iter()
-        .filter_map(|r| {
-            let c = r.cost.as_ref()?;
-            Some(Bar {
-                label: r.policy.clone(),
-                mean: c.mean,
-                lo: c.ci_lo,
-                hi: c.ci_hi,
-            })
-        })
-        .collect();
-    put(
-        "cost.svg",
-        "Community cost on the test days per policy (learned: mean over seeds with 95 % CI)."
-            .into(),
-        plots::bars_with_ci("Cost per policy", "test cost [$]", &bars, &[]),
-    )?;
-    // Agent-count sweep: cost per household so different sizes compare.
-    for axis in axes(res) {
-        let pts: Vec<&PointResults> = res
-            .points
-            .iter()
-            .filter(|p| p.point.axis.as_deref() == Some(axis.as_str()))
-            .collect();
-        let numeric: Vec<(f64, &PointResults)> = pts
-            .iter()
-            .filter_map(|p| Some((p.point.value.as_deref()?.trim().parse::<f64>().ok()?, *p)))
-            .collect();
-        if axis == "households" || axis.ends_with(".count") {
-            let mut series: BTreeMap<String, Vec<Band>> = BTreeMap::new();
-            for (x, p) in &numeric {
-                let n = p.reference.greedy_bills.len().max(1) as f64;
-                for (a, runs) in &p.runs {
-                    if let Some(e) = estimate(&costs(runs)) {
-                        series.entry(a.name().into()).or_default().push(Band {
-                            x: *x,
-                            mean: e.mean / n,
-                            lo: e.ci_lo / n,
-                            hi: e.ci_hi / n,
-                        });
-                    }
-                }
-                for (name, k) in &p.reference.policies {
-                    if name == "greedy" || name == "optimum" {
-                        series.entry(name.clone()).or_default().push(Band {
-                            x: *x,
-                            mean: k.cost / n,
-                            lo: k.cost / n,
-                            hi: k.cost / n,
-                        });
-                    }
-                }
-            }
-            let series: Vec<Series> = series
-                .into_iter()
-                .map(|(name, points)| Series { name, points })
-                .collect();
-            put(
-                "agent_count.svg",
-                "RQ2: test cost per household against the number of households (learned: mean over seeds, 95 % CI).".into(),
-                plots::lines_with_bands(
-                    "Cost per household vs number of agents",
-                    "households",
-                    "test cost per household [$]",
-                    &series,
-                    &[],
-                ),
-            )?;
-        }
-        if axis == "reward.mix" {
-            let mut fp = Vec::new();
-            for (x, p) in &numeric {
-                for (a, runs) in &p.runs {
-                    let (Some(c), Some(ir)) = (
-                        estimate(&costs(runs)),
-                        estimate(
-                            &runs
-                                .iter()
-                                .map(|r| r.individual_rationality)
-                                .collect::<Vec<_>>(),
-                        ),
-                    ) else {
-                        continue;
-                    };
-                    fp.push(FrontPoint {
-                        label: format!("{} mix {x}", a.name()),
-                        x: ir.mean,
-                        y: c.mean,
-                        x_ci: Some((ir.ci_lo, ir.ci_hi)),
-                        y_ci: Some((c.ci_lo, c.ci_hi)),
-                    });
-                }
-            }
-            put(
-                "reward_mix.svg",
-                "RQ4: community cost against the share of households whose bill is no higher than under greedy, per reward mix (0 = individual, 1 = social); the Pareto front is connected.".into(),
-                plots::tradeoff(
-                    "Individual rationality vs social cost",
-                    "share of households better off than greedy",
-                    "test cost [$]",
-                    &fp,
-                    true,
-                    true,
-                ),
-            )?;
-        }
-    }
-    if !day.is_empty() {
-        put(
-            "day.svg",
-            "One test day: feeder flow, mean state of charge and import price for greedy, the learned policy (seed 0) and the optimum.".into(),
-            plots::day_panels("A test day", day, feeder_limit_kw),
-        )?;
-    }
-    Ok(out)
+/// Load DIR, compute statistics and write report.json, runs.csv, plots and report.md.
+pub fn write(dir: &Path, points: &[CheckedPoint], backend: Backend) -> Result<(), String> {
+    let res = results::load(dir)?;
+    let rep = build(&res);
+    let (day, limit) = figures::day_traces(dir, &res, points, backend).unwrap_or_default();
+    let plots = figures::write_plots(dir, &res, &rep, &day, limit)?;
+    let json = serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())? + "\n";
+    crate::files::write_atomic(&dir.join("report.json"), json.as_bytes())
+        .map_err(|e| e.to_string())?;
+    crate::files::write_atomic(&dir.join("runs.csv"), runs_csv(&res).as_bytes())
+        .map_err(|e| e.to_string())?;
+    let md = markdown(&rep, &res, &plots, &compute_section(&res));
+    crate::files::write_atomic(&dir.join("report.md"), md.as_bytes()).map_err(|e| e.to_string())
 }
 
 pub fn axes(res: &Results) -> Vec<String> {
