@@ -160,7 +160,7 @@ fn policy_gradient_matches_finite_differences() {
     for l in &mut agent.actor.layers {
         l.w.mapv_inplace(|w| w * 3.0);
     }
-    let mut rng = gridc::train::ppo::Rng::new(11);
+    let mut rng = gridc::train::common::Rng::new(11);
     let m = 5;
     let obs: Vec<f32> = (0..m * 2 * 2).map(|_| rng.normal()).collect();
     let actions: Vec<f32> = (0..m * 2)

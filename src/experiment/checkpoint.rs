@@ -3,8 +3,8 @@
 //! byte-identical across runs.
 
 use super::session::{CurveRow, Timing};
+use crate::train::common::Rng;
 use crate::train::learner::{Algo, Learner};
-use crate::train::ppo::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -2,8 +2,9 @@
 //! state (PPO family or MADDPG), `--hp` overrides applied through serde, and the
 //! deterministic policy evaluated with the same Env + KPI code as the baselines.
 
+use super::common::Update;
 use super::maddpg::{Maddpg, MaddpgConfig};
-use super::ppo::{Ppo, PpoConfig, Update};
+use super::ppo::{Ppo, PpoConfig};
 use crate::baselines::evaluate;
 use crate::sim::env::{Env, EnvError};
 use crate::sim::kpi::{Kpis, Recorder};

@@ -14,9 +14,9 @@
 //! target is the reward alone: no bootstrapping at `done`.
 
 use super::buffer::{Replay, RunningStats};
-use super::nn::{Activation, Adam, Grads, Mlp};
+use super::common::{self, Rng, Update};
+use super::nn::{Adam, Grads, Mlp};
 use crate::sim::env::{Env, EnvError};
-use crate::train::ppo::{Rng, Update};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -146,22 +146,10 @@ impl Maddpg {
         let (n, od, ad) = (env.agents(), env.obs_dim(), env.act_dim());
         let h = cfg.hidden;
         // The actor outputs μ before the tanh (applied in `actions`), small initial outputs.
-        let actor = Mlp::new(
-            &[od + n, h, h, ad],
-            Activation::Relu,
-            Activation::Identity,
-            0.01,
-            seed,
-        );
+        let actor = common::actor_mlp(od + n, h, ad, seed);
         let critics: Vec<Mlp> = (0..if cfg.twin_critics { 2 } else { 1 })
             .map(|k| {
-                Mlp::new(
-                    &[critic_width(n, od, ad), h, h, 1],
-                    Activation::Relu,
-                    Activation::Identity,
-                    1.0,
-                    seed.wrapping_add(1 + k as u64),
-                )
+                common::critic_mlp(critic_width(n, od, ad), h, seed.wrapping_add(1 + k as u64))
             })
             .collect();
         let width = 2 * n * od + n * ad + n + 1;
@@ -186,17 +174,6 @@ impl Maddpg {
             obs_dim: od,
             act_dim: ad,
         }
-    }
-
-    /// Observations normalised by the running statistics (clipped to ±10).
-    fn normalized(&self, obs: &[f32]) -> Vec<f32> {
-        self.obs_stats.normalized(obs, 10.0)
-    }
-
-    /// Actor inputs: each agent's normalised observation followed by its one-hot id.
-    /// `obs` is `batch × agents × obs_dim`, already normalised.
-    fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
-        super::with_agent_ids(obs, batch, self.agents, self.obs_dim)
     }
 
     /// Critic inputs, one row per (environment-step e, agent i) of `rows`: i's own
@@ -282,12 +259,8 @@ impl Maddpg {
 
     /// Deterministic actions tanh(μ(o)) (`batch × agents × act_dim`).
     pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
-        let o = self.normalized(obs);
-        self.actor
-            .predict(&self.actor_inputs(&o, batch))
-            .iter()
-            .map(|m| m.tanh())
-            .collect()
+        let (n, od) = (self.agents, self.obs_dim);
+        common::act_deterministic(&self.actor, &self.obs_stats, obs, batch, n, od)
     }
 
     /// Exploration noise σ after `env_steps` environment-steps (linear decay).
@@ -399,8 +372,8 @@ impl Maddpg {
             s.next_obs.extend_from_slice(o2);
             s.done.push(d[0] != 0.0);
         }
-        s.obs = self.normalized(&s.obs);
-        s.next_obs = self.normalized(&s.next_obs);
+        s.obs = common::normalized(&self.obs_stats, &s.obs);
+        s.next_obs = common::normalized(&self.obs_stats, &s.next_obs);
         s
     }
 
@@ -411,9 +384,12 @@ impl Maddpg {
         let s = self.sample();
         let m = s.m;
         // TD target y = r + γ (1 − done) min_k Q'_k(o', ã'), ã' = clip(tanh μ'(o') + ε̃).
-        let mu_next = self
-            .actor_target
-            .predict(&self.actor_inputs(&s.next_obs, m));
+        let mu_next = self.actor_target.predict(&common::with_agent_ids(
+            &s.next_obs,
+            m,
+            self.agents,
+            self.obs_dim,
+        ));
         let (sig, clip) = (self.cfg.target_noise, self.cfg.target_noise_clip);
         let next_actions: Vec<f32> = mu_next
             .iter()
@@ -444,21 +420,11 @@ impl Maddpg {
             .collect();
         // Critics: ½ mean (Q − y)².
         let x = self.critic_inputs(&s.obs, &s.actions, false, &rows);
-        let count = rows.len() as f32;
         let mut critic_loss = 0.0;
-        for k in 0..self.critics.len() {
-            let (q, tape) = self.critics[k].forward(&x);
-            let mut dq = Array2::zeros(q.raw_dim());
-            let mut loss = 0.0;
-            for (r, &target) in y.iter().enumerate() {
-                let e = q[(r, 0)] - target;
-                loss += 0.5 * e * e;
-                dq[(r, 0)] = e / count;
-            }
-            let (mut g, _) = self.critics[k].backward(&tape, &dq);
-            g.clip(self.cfg.max_grad_norm);
-            self.critic_opts[k].step(&mut self.critics[k], &g);
-            critic_loss += loss / count / self.critics.len() as f32;
+        let twins = self.critics.len() as f32;
+        for (critic, opt) in self.critics.iter_mut().zip(&mut self.critic_opts) {
+            critic_loss +=
+                common::regression_step(critic, opt, &x, &y, self.cfg.max_grad_norm) / twins;
         }
         self.updates += 1;
         if !self
@@ -515,7 +481,7 @@ impl Maddpg {
         let no = n * od;
         let (q, tape) = self.critics[0].forward(&x);
         let (c, free) = (self.cfg.action_penalty, self.cfg.action_penalty_from);
-        let excess = |u: f32| super::tail_excess(u, free);
+        let excess = |u: f32| common::tail_excess(u, free);
         let penalty: f32 = mu.iter().map(|&u| excess(u) * excess(u)).sum();
         let loss = (-q.iter().sum::<f32>() + c * penalty) / count;
         let dq = Array2::from_elem(q.raw_dim(), -1.0 / count);

@@ -5,43 +5,12 @@
 //! pre-squash sample u, so it cancels in the PPO ratio and u is what the buffer keeps.
 
 use super::buffer::{gae, RunningStats};
-use super::nn::{Activation, Adam, Mlp};
+use super::common::{self, Rng, Update};
+use super::nn::{Adam, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-
-/// SplitMix64 with Box–Muller normals: tiny, seeded and serialisable, so a checkpoint
-/// restores the exact random stream and a resumed run equals an uninterrupted one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rng {
-    state: u64,
-}
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng { state: seed }
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    pub fn normal(&mut self) -> f32 {
-        let (u1, u2) = (self.uniform(), self.uniform());
-        ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-    }
-    /// Uniform integer in 0..n.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.uniform() * n as f64) as usize % n.max(1)
-    }
-}
 
 /// Hyper-parameters, with the defaults used unless a run overrides them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,18 +119,6 @@ pub struct Ppo {
     act_dim: usize,
 }
 
-/// One rollout's statistics.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Update {
-    pub mean_episode_return: f64,
-    pub policy_loss: f32,
-    pub value_loss: f32,
-    /// Seconds stepping the environment, in forward passes while acting, and learning.
-    pub env_s: f64,
-    pub act_s: f64,
-    pub learn_s: f64,
-}
-
 impl Ppo {
     pub fn new(env: &Env, cfg: PpoConfig, seed: u64) -> Ppo {
         let (n, od, ad) = (env.agents(), env.obs_dim(), env.act_dim());
@@ -172,20 +129,8 @@ impl Ppo {
             od + n
         };
         let h = cfg.hidden;
-        let actor = Mlp::new(
-            &[actor_in, h, h, ad],
-            Activation::Relu,
-            Activation::Identity,
-            0.01,
-            seed,
-        );
-        let critic = Mlp::new(
-            &[critic_in, h, h, 1],
-            Activation::Relu,
-            Activation::Identity,
-            1.0,
-            seed.wrapping_add(1),
-        );
+        let actor = common::actor_mlp(actor_in, h, ad, seed);
+        let critic = common::critic_mlp(critic_in, h, seed.wrapping_add(1));
         Ppo {
             actor_opt: Adam::new(&actor, cfg.lr),
             critic_opt: Adam::new(&critic, cfg.lr),
@@ -205,24 +150,13 @@ impl Ppo {
         }
     }
 
-    /// Observations normalised by the running statistics (clipped to ±10).
-    fn normalized(&self, obs: &[f32]) -> Vec<f32> {
-        self.obs_stats.normalized(obs, 10.0)
-    }
-
-    /// Actor inputs: each agent's observation (already normalised) followed by its
-    /// one-hot id.
-    fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
-        super::with_agent_ids(obs, batch, self.agents, self.obs_dim)
-    }
-
     /// Critic inputs: own observation (IPPO), or MAPPO's agent-specific global state —
     /// own observation, then everyone's, then the one-hot id. (With only everyone's
     /// observations the critic must learn to find its own by the id, which measurably
     /// slowed learning on community16.) `obs` is already normalised.
     fn critic_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
         if !self.cfg.centralised_critic {
-            return self.actor_inputs(obs, batch);
+            return common::with_agent_ids(obs, batch, self.agents, self.obs_dim);
         }
         let (n, od) = (self.agents, self.obs_dim);
         Array2::from_shape_fn((batch * n, od + od * n + n), |(r, c)| {
@@ -241,12 +175,8 @@ impl Ppo {
 
     /// Deterministic actions tanh(μ) for evaluation (`batch × agents × act_dim`).
     pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
-        let obs = self.normalized(obs);
-        self.actor
-            .predict(&self.actor_inputs(&obs, batch))
-            .iter()
-            .map(|m| m.tanh())
-            .collect()
+        let (n, od) = (self.agents, self.obs_dim);
+        common::act_deterministic(&self.actor, &self.obs_stats, obs, batch, n, od)
     }
 
     /// Critic outputs in $ (undoing the value normalisation) for normalised `obs`.
@@ -299,8 +229,13 @@ impl Ppo {
             if self.obs_dim > 0 {
                 self.obs_stats.update(&obs);
             }
-            let obs_norm = self.normalized(&obs);
-            let mu = self.actor.predict(&self.actor_inputs(&obs_norm, batch));
+            let obs_norm = common::normalized(&self.obs_stats, &obs);
+            let mu = self.actor.predict(&common::with_agent_ids(
+                &obs_norm,
+                batch,
+                self.agents,
+                self.obs_dim,
+            ));
             all_v.extend(self.values(&obs_norm, batch));
             let mut u = vec![0.0f32; rows * ad];
             for r in 0..rows {
@@ -333,12 +268,20 @@ impl Ppo {
         //    statistics. Quickstart, 10 seeds, 50k steps, KL limits off, IPPO / MAPPO gap
         //    closed: training on the acting-time inputs 33 / 41 %, this scheme 66 / 63 %
         //    (the other variants measured: docs/algorithms.md).
-        let all_obs: Vec<Vec<f32>> = all_obs.iter().map(|o| self.normalized(o)).collect();
+        let all_obs: Vec<Vec<f32>> = all_obs
+            .iter()
+            .map(|o| common::normalized(&self.obs_stats, o))
+            .collect();
         let reference_logp: Vec<f32> = all_obs
             .iter()
             .zip(&all_u)
             .flat_map(|(o, u)| {
-                let mu = self.actor.predict(&self.actor_inputs(o, batch));
+                let mu = self.actor.predict(&common::with_agent_ids(
+                    o,
+                    batch,
+                    self.agents,
+                    self.obs_dim,
+                ));
                 gaussian_log_prob(&mu, u, &self.log_std)
             })
             .collect();
@@ -397,7 +340,9 @@ impl Ppo {
                     .sqrt()
                     + 1e-8;
                 // Actor: clipped surrogate (+ tail penalty, − entropy bonus).
-                let (mu, tape) = self.actor.forward(&self.actor_inputs(&o, m));
+                let (mu, tape) =
+                    self.actor
+                        .forward(&common::with_agent_ids(&o, m, self.agents, self.obs_dim));
                 let u_mb: Vec<f32> = idx
                     .iter()
                     .flat_map(|&s| u_flat[s * ad..(s + 1) * ad].iter().copied())
@@ -431,18 +376,16 @@ impl Ppo {
                 self.actor_opt.step(&mut self.actor, &g);
                 self.step_log_std(&dlog_std);
                 // Critic: squared error to the GAE returns.
-                let (v, tape) = self.critic.forward(&self.critic_inputs(&o, m));
-                let mut dv = Array2::zeros(v.raw_dim());
-                let mut vloss = 0.0;
-                for (row, &s) in idx.iter().enumerate() {
-                    let e = v[(row, 0)] - ret[s];
-                    vloss += 0.5 * e * e;
-                    dv[(row, 0)] = e / idx.len() as f32;
-                }
-                vl = vloss / idx.len() as f32;
-                let (mut g, _) = self.critic.backward(&tape, &dv);
-                g.clip(self.cfg.max_grad_norm);
-                self.critic_opt.step(&mut self.critic, &g);
+                let targets: Vec<f32> = idx.iter().map(|&s| ret[s]).collect();
+                let x = self.critic_inputs(&o, m);
+                let clip = self.cfg.max_grad_norm;
+                vl = common::regression_step(
+                    &mut self.critic,
+                    &mut self.critic_opt,
+                    &x,
+                    &targets,
+                    clip,
+                );
             }
         }
         let _ = samples;
@@ -547,7 +490,7 @@ pub fn surrogate(
         for j in 0..ad {
             let sig = log_std[j].exp();
             let z = (u[row * ad + j] - mu[(row, j)]) / sig;
-            let excess = super::tail_excess(mu[(row, j)], free);
+            let excess = common::tail_excess(mu[(row, j)], free);
             loss += c * excess * excess * per_row;
             dmu[(row, j)] = dlogp * z / sig + 2.0 * c * excess * per_row;
             dlog_std[j] += dlogp * (z * z - 1.0);
