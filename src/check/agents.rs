@@ -75,7 +75,7 @@ pub fn check_agents(
         return None;
     };
     let (tm, def) = ctx.lookup_kind(m, template, DefKind::Template)?;
-    let arrays: Vec<&super::network::InstanceArray> = built
+    let arrays: Vec<&super::households::InstanceArray> = built
         .arrays
         .iter()
         .filter(|x| x.template == (tm, def.item))

@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod eval;
 pub mod experiment;
+pub mod households;
 pub mod network;
 pub mod overrides;
 pub mod profiles;

@@ -4,6 +4,7 @@
 //! (`Env::step_into`: actions, step program, rewards and observation assembly).
 
 use super::Format;
+use super::{fail, usage};
 use crate::check::{check_file, Options};
 use crate::diag::render::render;
 use crate::sim::env::{Backend, Env};
@@ -26,8 +27,7 @@ pub fn run(
     let Some(s) = checked.scenario else { return 1 };
     let exp = &s.experiments[0];
     if batch == 0 || steps == 0 || reps == 0 {
-        eprintln!("error: --batch, --steps and --reps must be positive");
-        return 2;
+        return usage("--batch, --steps and --reps must be positive");
     }
     let days: Vec<u32> = exp
         .test_days
@@ -39,10 +39,7 @@ pub fn run(
     let make = |backend| Env::with_backend(&s, exp, batch, backend);
     let (mut interp, mut jit) = match (make(Backend::Interp), make(Backend::Jit)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
+        (Err(e), _) | (_, Err(e)) => return fail(e),
     };
     // The hand-written step covers the reference model only (n/a otherwise).
     let mut nat = Env::native(&s, exp, batch).ok();
@@ -52,10 +49,7 @@ pub fn run(
     for _ in 1..reps {
         match crate::sim::jit::JitProgram::compile(&jit.ir) {
             Ok(p) => compiles.push(p.compile_ms),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
+            Err(e) => return fail(e),
         }
     }
     compiles.sort_by(f64::total_cmp);
@@ -95,8 +89,7 @@ pub fn run(
                 let t = Instant::now();
                 for _ in 0..run {
                     if let Err(e) = env.step_into(&actions, &mut obs, &mut rewards) {
-                        eprintln!("error: {e}");
-                        return 1;
+                        return fail(e);
                     }
                 }
                 elapsed += t.elapsed().as_secs_f64();

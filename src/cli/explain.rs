@@ -1,3 +1,4 @@
+use super::usage;
 use crate::diag::codes::{Code, CODES};
 
 pub fn run(code: Option<&str>, markdown: bool) -> i32 {
@@ -23,10 +24,9 @@ pub fn run(code: Option<&str>, markdown: bool) -> i32 {
                 );
                 0
             }
-            None => {
-                eprintln!("error: `{text}` is not a gridc diagnostic code (try `gridc explain` for the list)");
-                2
-            }
+            None => usage(format!(
+                "`{text}` is not a gridc diagnostic code (try `gridc explain` for the list)"
+            )),
         },
     }
 }

@@ -1,3 +1,4 @@
+use super::fail;
 use crate::check::decode;
 use crate::diag::render::render;
 use crate::source::{SourceFile, SourceId, Sources};
@@ -52,8 +53,7 @@ pub fn run(files: &[PathBuf], check: bool) -> i32 {
             println!("{}: would reformat", path.display());
             status = 1;
         } else if let Err(e) = crate::files::write_atomic(path, formatted.as_bytes()) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            status = 1;
+            status = fail(format!("cannot write `{}`: {e}", path.display()));
         } else {
             println!("{}: formatted", path.display());
         }

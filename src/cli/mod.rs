@@ -427,3 +427,15 @@ pub fn color() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
+
+/// Report an error that is not a diagnostic (IO, results, Slurm) and give exit code 1.
+pub(crate) fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    1
+}
+
+/// Report a usage error (a bad combination of arguments) and give exit code 2.
+pub(crate) fn usage(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    2
+}

@@ -1,6 +1,7 @@
 //! `gridc run FILE`: plan → execute (rayon, resume, shards) → report; `gridc merge`
 //! joins shard directories and writes the report; `gridc slurm` writes a job-array script.
 
+use super::fail;
 use crate::diag::render::render;
 use crate::experiment::exec::{self, ExecOptions};
 use crate::experiment::plan::{self, CheckedPoint, Plan, PlanError, PlanRequest};
@@ -27,11 +28,6 @@ pub struct Args {
     pub algorithms: Vec<crate::train::Algo>,
 }
 
-fn fail(msg: &str) -> i32 {
-    eprintln!("error: {msg}");
-    1
-}
-
 /// Expand and check the plan, printing diagnostics; `None` = exit 1.
 pub fn make_plan(req: &PlanRequest) -> Option<(Plan, Vec<CheckedPoint>)> {
     match plan::expand(req) {
@@ -46,7 +42,7 @@ pub fn make_plan(req: &PlanRequest) -> Option<(Plan, Vec<CheckedPoint>)> {
             None
         }
         Err(PlanError::Message(m)) => {
-            fail(&m);
+            fail(m);
             None
         }
     }

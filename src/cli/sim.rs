@@ -130,8 +130,7 @@ pub fn run(a: Args) -> i32 {
     };
     if let Some(path) = &a.trace {
         if let Err(e) = write_trace(path, &results) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            return 1;
+            return super::fail(format!("cannot write `{}`: {e}", path.display()));
         }
     }
     match a.format {

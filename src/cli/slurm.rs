@@ -6,6 +6,7 @@
 //! the same command writes the same bytes.
 
 use super::PlanArgs;
+use super::{fail, usage};
 use crate::experiment::plan::PlanRequest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -179,16 +180,6 @@ impl Scripts<'_> {
         );
         s
     }
-}
-
-fn usage(msg: &str) -> i32 {
-    eprintln!("error: {msg}");
-    2
-}
-
-fn fail(msg: &str) -> i32 {
-    eprintln!("error: {msg}");
-    1
 }
 
 /// `sbatch ARGS… SCRIPT` → the job id (`--parsable` prints `ID` or `ID;CLUSTER`).

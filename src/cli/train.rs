@@ -1,7 +1,8 @@
-//! `gridc train FILE --algo ippo|mappo|maddpg`: one run (src/train/session.rs) with a
+//! `gridc train FILE --algo ippo|mappo|maddpg`: one run (src/experiment/session.rs) with a
 //! progress bar; writes DIR/summary.json, DIR/curve.csv and an atomic DIR/checkpoint.json
 //! that `--resume` continues from (a resumed run ends identical to an uninterrupted one).
 
+use super::fail;
 use crate::check::{check_file, Options};
 use crate::diag::render::render;
 use crate::experiment::reference;
@@ -26,11 +27,6 @@ pub struct Args {
     pub interrupt_after_updates: Option<u64>,
 }
 
-fn fail(msg: &str) -> i32 {
-    eprintln!("error: {msg}");
-    1
-}
-
 pub fn run(a: Args) -> i32 {
     let checked = check_file(
         &crate::files::Disk,
@@ -44,8 +40,7 @@ pub fn run(a: Args) -> i32 {
     }
     let Some(s) = checked.scenario else { return 1 };
     if a.batch == 0 {
-        eprintln!("error: --batch must be positive");
-        return 2;
+        return super::usage("--batch must be positive");
     }
     let exp = &s.experiments[0];
     let rc = RunConfig {

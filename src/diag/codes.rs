@@ -259,9 +259,12 @@ scenario still checks.
 a count is not a whole number.
 ";
     SIMULATION = 41, "cannot simulate this scenario",
-"The scenario checks, but the simulator cannot run it as asked: no household has a
-battery to control, a household has more than one battery (the simulator supports one per
-household), or `--days` names days outside the experiment's year or the profiles' data.
+"The scenario is well-formed, but the simulator cannot run it as asked: a template has
+more than one battery (the simulator models one per household), no household has a battery
+to control, or `--days` names days outside the experiment's year or the profiles' data.
+
+    battery store { capacity 10 kWh; power 5 kW }
+    battery spare { capacity 5 kWh; power 2 kW }    // one battery per household
 ";
 }
 

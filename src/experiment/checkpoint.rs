@@ -3,6 +3,7 @@
 //! byte-identical across runs.
 
 use super::session::{CurveRow, Timing};
+use crate::experiment::error::RunError;
 use crate::train::common::Rng;
 use crate::train::learner::{Algo, Learner};
 use serde::{Deserialize, Serialize};
@@ -51,33 +52,33 @@ pub fn fnv1a(bytes: &[u8]) -> String {
 }
 
 /// Read the checkpoint in `out`.
-pub fn load(path: &Path) -> Result<Checkpoint, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| format!("`{}` is not a valid checkpoint: {e}", path.display()))
+pub fn load(path: &Path) -> Result<Checkpoint, RunError> {
+    let bytes = std::fs::read(path).map_err(|reason| RunError::Read {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|reason| RunError::BadCheckpoint {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// The run's policy saved in `out`'s checkpoint (the selected one under model selection),
 /// for traces and plots after a run.
-pub fn load_learner(out: &Path) -> Result<Learner, String> {
-    let path = out.join("checkpoint.json");
-    let bytes =
-        std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let c: Checkpoint = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("`{}` is not a valid checkpoint: {e}", path.display()))?;
+pub fn load_learner(out: &Path) -> Result<Learner, RunError> {
+    let c = load(&out.join("checkpoint.json"))?;
     Ok(c.best.map_or(c.learner, |b| b.policy))
 }
 
 /// Write the checkpoint and the clock beside it, each atomically.
-pub fn save(path: &Path, c: &Checkpoint, clock_path: &Path, clock: &Clock) -> Result<(), String> {
-    let bytes = serde_json::to_vec(c).map_err(|e| e.to_string())?;
-    write_atomic(path, &bytes)?;
-    let bytes = serde_json::to_vec(clock).map_err(|e| e.to_string())?;
-    write_atomic(clock_path, &bytes)
+pub fn save(path: &Path, c: &Checkpoint, clock_path: &Path, clock: &Clock) -> Result<(), RunError> {
+    write_atomic(path, &serde_json::to_vec(c)?)?;
+    write_atomic(clock_path, &serde_json::to_vec(clock)?)
 }
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    crate::files::write_atomic(path, bytes)
-        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    crate::files::write_atomic(path, bytes).map_err(|reason| RunError::Write {
+        path: path.to_path_buf(),
+        reason,
+    })
 }

@@ -15,6 +15,7 @@ use super::manifest::{manifest, now_unix, Manifest};
 use super::plan::{CheckedPoint, Plan, RunSpec};
 use super::reference::{self, Reference};
 use super::session::{self, RunConfig, Summary};
+use crate::experiment::error::RunError;
 use crate::sim::env::Backend;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -40,7 +41,7 @@ pub struct ExecReport {
     pub finished: usize,
     pub skipped: usize,
     pub interrupted: usize,
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<(String, RunError)>,
 }
 
 pub fn run_dir(out: &Path, id: &str) -> PathBuf {
@@ -51,47 +52,51 @@ pub fn point_dir(out: &Path, point: &str) -> PathBuf {
     out.join("points").join(point)
 }
 
-pub fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String> {
+pub fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), RunError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        create_dir(dir)?;
     }
-    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())? + "\n";
-    crate::files::write_atomic(path, text.as_bytes())
-        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    let text = serde_json::to_string_pretty(v)? + "\n";
+    super::checkpoint::write_atomic(path, text.as_bytes())
 }
 
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("`{}`: {e}", path.display()))
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunError> {
+    let bytes = std::fs::read(path).map_err(|reason| RunError::Read {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|reason| RunError::BadJson {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+pub fn create_dir(dir: &Path) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(|reason| RunError::Create {
+        path: dir.to_path_buf(),
+        reason,
+    })
 }
 
 /// Make DIR usable for this plan: create it, or check that its manifest has the same
 /// fingerprint; with `force`, remove earlier results first.
-pub fn prepare_dir(out: &Path, m: &Manifest, force: bool) -> Result<(), String> {
+pub fn prepare_dir(out: &Path, m: &Manifest, force: bool) -> Result<(), RunError> {
     if out.exists() && !out.is_dir() {
-        return Err(format!(
-            "`{}` exists and is not a directory; choose another --out",
-            out.display()
-        ));
+        return Err(RunError::NotADirectory(out.to_path_buf()));
     }
     let manifest_path = out.join("manifest.json");
     if manifest_path.exists() {
-        let old: Result<Manifest, String> = read_json(&manifest_path);
+        let old: Result<Manifest, RunError> = read_json(&manifest_path);
         let same = old.as_ref().is_ok_and(|o| o.fingerprint == m.fingerprint);
         if !same && !force {
-            return Err(format!(
-                "`{}` holds results of a different scenario, plan or inputs (its manifest's fingerprint differs); use another --out, or --force to delete them and start over",
-                out.display()
-            ));
+            return Err(RunError::ForeignResults(out.to_path_buf()));
         }
         if !same {
             for sub in ["runs", "points"] {
                 let p = out.join(sub);
                 if p.exists() {
                     std::fs::remove_dir_all(&p)
-                        .map_err(|e| format!("cannot remove `{}`: {e}", p.display()))?;
+                        .map_err(|reason| RunError::Remove { path: p, reason })?;
                 }
             }
             for f in ["report.md", "report.json", "runs.csv"] {
@@ -99,10 +104,13 @@ pub fn prepare_dir(out: &Path, m: &Manifest, force: bool) -> Result<(), String> 
             }
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
+    create_dir(out)?;
     // Probe writability before any run starts.
     let probe = out.join(format!(".gridc-write-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| format!("`{}` is not writable: {e}", out.display()))?;
+    std::fs::write(&probe, b"").map_err(|reason| RunError::NotWritable {
+        path: out.to_path_buf(),
+        reason,
+    })?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -114,17 +122,19 @@ pub fn point_reference(
     point: usize,
     checked: &CheckedPoint,
     backend: Backend,
-) -> Result<Reference, String> {
+) -> Result<Reference, RunError> {
     let path = point_dir(out, &plan.points[point].id).join("reference.json");
     if let Ok(r) = read_json::<Reference>(&path) {
         return Ok(r);
     }
-    let s = checked.scenario().ok_or("point has no scenario")?;
+    let s = checked
+        .scenario()
+        .ok_or(RunError::Internal("point has no scenario"))?;
     let exp = s
         .experiments
         .iter()
         .find(|e| e.name == plan.experiment)
-        .ok_or("experiment missing")?;
+        .ok_or(RunError::Internal("experiment missing"))?;
     let r = reference::reference(s, exp, backend)?;
     write_json(&path, &r)?;
     write_json(
@@ -138,7 +148,7 @@ pub fn execute(
     plan: &Plan,
     points: &[CheckedPoint],
     opts: &ExecOptions,
-) -> Result<ExecReport, String> {
+) -> Result<ExecReport, RunError> {
     let mut m = manifest(plan, &points[0].checked, &opts.hyper);
     prepare_dir(&opts.out, &m, opts.force)?;
     let manifest_path = opts.out.join("manifest.json");
@@ -152,8 +162,7 @@ pub fn execute(
     let runs = plan.shard(opts.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let multi = MultiProgress::new();
     if !opts.progress {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -162,7 +171,7 @@ pub fn execute(
     let mut needed: Vec<usize> = runs.iter().map(|r| r.point).collect();
     needed.sort();
     needed.dedup();
-    let refs: Vec<(usize, Result<Reference, String>)> = pool.install(|| {
+    let refs: Vec<(usize, Result<Reference, RunError>)> = pool.install(|| {
         needed
             .par_iter()
             .map(|&p| {
@@ -177,7 +186,10 @@ pub fn execute(
     for (p, r) in refs {
         references.insert(
             p,
-            r.map_err(|e| format!("point `{}`: {e}", plan.points[p].id))?,
+            r.map_err(|e| RunError::Point {
+                id: plan.points[p].id.clone(),
+                source: Box::new(e),
+            })?,
         );
     }
     // 2. Training runs.
@@ -202,7 +214,7 @@ pub fn execute(
     });
     overall.finish_and_clear();
     let mut rep = report.into_inner().unwrap_or_else(|e| e.into_inner());
-    rep.failed.sort();
+    rep.failed.sort_by(|a, b| a.0.cmp(&b.0));
     if rep.interrupted == 0 && rep.failed.is_empty() {
         m.finished_unix = Some(now_unix());
         write_json(&manifest_path, &m)?;
@@ -223,7 +235,7 @@ fn run_one(
     spec: &RunSpec,
     opts: &ExecOptions,
     multi: &MultiProgress,
-) -> Result<RunOutcome, String> {
+) -> Result<RunOutcome, RunError> {
     let dir = run_dir(&opts.out, &spec.id);
     if read_json::<Summary>(&dir.join("summary.json")).is_ok() {
         return Ok(RunOutcome::Skipped);
@@ -231,12 +243,12 @@ fn run_one(
     let _ = std::fs::remove_file(dir.join("error.txt"));
     let s = points[spec.point]
         .scenario()
-        .ok_or("point has no scenario")?;
+        .ok_or(RunError::Internal("point has no scenario"))?;
     let exp = s
         .experiments
         .iter()
         .find(|e| e.name == plan.experiment)
-        .ok_or("experiment missing")?;
+        .ok_or(RunError::Internal("experiment missing"))?;
     let rc = RunConfig {
         algo: spec.algo,
         seed: spec.seed,

@@ -6,6 +6,7 @@
 
 pub mod calibrate;
 pub mod checkpoint;
+pub mod error;
 pub mod exec;
 pub mod manifest;
 pub mod plan;

@@ -3,6 +3,7 @@
 
 use crate::baselines::simulate::{simulate, SimOptions};
 use crate::baselines::{evaluate, rules::Rule};
+use crate::experiment::error::RunError;
 use crate::model::{Experiment, Scenario};
 use crate::sim::coordination::{coordination as coordination_of, Coordination};
 use crate::sim::env::{Backend, Env};
@@ -31,7 +32,7 @@ pub fn test_days(exp: &Experiment) -> Vec<u32> {
     exp.test_days.iter().flat_map(|(x, y)| *x..=*y).collect()
 }
 
-pub fn reference(s: &Scenario, exp: &Experiment, backend: Backend) -> Result<Reference, String> {
+pub fn reference(s: &Scenario, exp: &Experiment, backend: Backend) -> Result<Reference, RunError> {
     let days = test_days(exp);
     let mut baselines: Vec<Rule> = exp
         .baselines
@@ -51,16 +52,14 @@ pub fn reference(s: &Scenario, exp: &Experiment, backend: Backend) -> Result<Ref
             trace_policy: Some("optimum".into()),
             backend,
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let step_h = exp.step_s / 3600.0;
     let mut coordination = BTreeMap::new();
     if !sim.trace.is_empty() {
         coordination.insert("optimum".to_string(), coordination_of(&sim.trace, step_h));
     }
-    let mut env = Env::with_backend(s, exp, days.len(), backend).map_err(|e| e.to_string())?;
-    let (_, rec) =
-        evaluate(&mut env, &days, true, |e| Rule::Greedy.actions(e)).map_err(|e| e.to_string())?;
+    let mut env = Env::with_backend(s, exp, days.len(), backend)?;
+    let (_, rec) = evaluate(&mut env, &days, true, |e| Rule::Greedy.actions(e))?;
     coordination.insert(
         "greedy".to_string(),
         coordination_of(rec.trace.as_deref().unwrap_or_default(), step_h),

@@ -6,6 +6,7 @@ use super::manifest::Manifest;
 use super::plan::{Plan, Point};
 use super::reference::Reference;
 use super::session::{CurveRow, Summary};
+use crate::experiment::error::RunError;
 use crate::train::Algo;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,7 +28,7 @@ pub struct Results {
     pub missing: Vec<(String, String)>,
 }
 
-pub fn load(dir: &Path) -> Result<Results, String> {
+pub fn load(dir: &Path) -> Result<Results, RunError> {
     let plan: Plan = read_json(&dir.join("plan.json"))?;
     let manifest: Manifest = read_json(&dir.join("manifest.json"))?;
     let mut points = Vec::new();
@@ -97,9 +98,9 @@ fn read_curve(path: &Path) -> Vec<CurveRow> {
 
 /// Join shard directories into `out`: their manifests must share one fingerprint; run and
 /// point directories are copied (a run present in several shards must be identical).
-pub fn merge(out: &Path, shards: &[&Path]) -> Result<usize, String> {
+pub fn merge(out: &Path, shards: &[&Path]) -> Result<usize, RunError> {
     if shards.is_empty() {
-        return Err("give at least one result directory to merge".into());
+        return Err(RunError::NoShards);
     }
     let mut first: Option<(Manifest, Plan)> = None;
     for s in shards {
@@ -108,16 +109,15 @@ pub fn merge(out: &Path, shards: &[&Path]) -> Result<usize, String> {
         match &first {
             None => first = Some((m, p)),
             Some((m0, _)) if m0.fingerprint != m.fingerprint => {
-                return Err(format!(
-                    "`{}` holds results of a different scenario or plan than `{}` (manifest fingerprints differ)",
-                    s.display(),
-                    shards[0].display()
-                ))
+                return Err(RunError::ShardMismatch {
+                    shard: s.to_path_buf(),
+                    first: shards[0].to_path_buf(),
+                })
             }
             _ => {}
         }
     }
-    let (mut manifest, plan) = first.ok_or("no shards")?;
+    let (mut manifest, plan) = first.ok_or(RunError::NoShards)?;
     super::exec::prepare_dir(out, &manifest, false)?;
     let mut copied = 0;
     for s in shards {
@@ -143,15 +143,17 @@ pub fn merge(out: &Path, shards: &[&Path]) -> Result<usize, String> {
 
 /// Copy files under `from` into `to` (creating directories). Same-named files must have
 /// identical bytes unless they are wall-clock records (timing.json).
-fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
+fn copy_tree(from: &Path, to: &Path) -> Result<usize, RunError> {
     if !from.exists() {
         return Ok(0);
     }
     let mut n = 0;
-    let entries =
-        std::fs::read_dir(from).map_err(|e| format!("cannot read `{}`: {e}", from.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|reason| RunError::Read {
+        path: from.to_path_buf(),
+        reason,
+    })?;
     for e in entries {
-        let e = e.map_err(|e| e.to_string())?;
+        let e = e?;
         let (src, dst) = (e.path(), to.join(e.file_name()));
         if src.is_dir() {
             n += copy_tree(&src, &dst)?;
@@ -161,22 +163,20 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
         if name.starts_with('.') {
             continue; // temporary files of an interrupted write
         }
-        let bytes =
-            std::fs::read(&src).map_err(|e| format!("cannot read `{}`: {e}", src.display()))?;
+        let bytes = std::fs::read(&src).map_err(|reason| RunError::Read {
+            path: src.clone(),
+            reason,
+        })?;
         if let Ok(existing) = std::fs::read(&dst) {
             if existing != bytes && name != "timing.json" && name != "summary.json" {
-                return Err(format!(
-                    "`{}` differs between shards; were they run with different gridc versions?",
-                    dst.display()
-                ));
+                return Err(RunError::ShardsDiffer(dst));
             }
             if existing == bytes {
                 continue;
             }
         }
-        std::fs::create_dir_all(to)
-            .map_err(|e| format!("cannot create `{}`: {e}", to.display()))?;
-        crate::files::write_atomic(&dst, &bytes).map_err(|e| e.to_string())?;
+        super::exec::create_dir(to)?;
+        crate::files::write_atomic(&dst, &bytes)?;
         n += 1;
     }
     Ok(n)

@@ -5,6 +5,7 @@
 
 use super::checkpoint::{self, Best, Checkpoint, Clock};
 use super::reference::{gap_closed, Reference};
+use crate::experiment::error::RunError;
 use crate::model::{Experiment, Scenario};
 use crate::sim::coordination::{coordination as coordination_of, Coordination};
 use crate::sim::env::{Backend, Env};
@@ -143,14 +144,19 @@ pub fn train(
     resume: bool,
     stop_after_updates: Option<u64>,
     mut on_progress: impl FnMut(&Progress),
-) -> Result<Option<Summary>, String> {
+) -> Result<Option<Summary>, RunError> {
     if rc.batch == 0 {
-        return Err("the batch must be positive".into());
+        return Err(RunError::BatchNotPositive);
     }
-    let mut env = Env::with_backend(s, exp, rc.batch, rc.backend).map_err(|e| e.to_string())?;
+    let mut env = Env::with_backend(s, exp, rc.batch, rc.backend)?;
     let per_update = (rc.batch * env.steps()) as u64;
     if rc.budget < per_update {
-        return Err(format!("a budget of {} steps is too small for one update ({per_update} environment steps: batch {} × {} steps per episode)", rc.budget, rc.batch, env.steps()));
+        return Err(RunError::BudgetTooSmall {
+            budget: rc.budget,
+            per_update,
+            batch: rc.batch,
+            steps: env.steps(),
+        });
     }
     let learner = Learner::new(&env, rc.algo, &rc.hyper, rc.seed)?;
     let hash = checkpoint::fnv1a(
@@ -164,13 +170,13 @@ pub fn train(
         )
         .as_bytes(),
     );
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
+    super::exec::create_dir(out)?;
     let ckpt_path = out.join("checkpoint.json");
     let mut state = if resume && ckpt_path.exists() {
         let loaded = checkpoint::load(&ckpt_path)?;
         let same = loaded.scenario_hash == hash && loaded.seed == rc.seed && loaded.algo == rc.algo;
         if !same {
-            return Err(format!("`{}` belongs to a different scenario, algorithm, seed, batch or hyper-parameters; use another output directory or start over without resuming", ckpt_path.display()));
+            return Err(RunError::ForeignCheckpoint(ckpt_path));
         }
         loaded
     } else {
@@ -196,12 +202,11 @@ pub fn train(
         Clock::default()
     };
     let train_days: Vec<u32> = exp.train_days.iter().flat_map(|(x, y)| *x..=*y).collect();
-    let mut eval_env =
-        Env::with_backend(s, exp, reference.days.len(), rc.backend).map_err(|e| e.to_string())?;
+    let mut eval_env = Env::with_backend(s, exp, reference.days.len(), rc.backend)?;
     let select = state.learner.select_best();
     let val_days = validation_days(&train_days, rc.validation_days);
     let mut val_env = if select {
-        Some(Env::with_backend(s, exp, val_days.len(), rc.backend).map_err(|e| e.to_string())?)
+        Some(Env::with_backend(s, exp, val_days.len(), rc.backend)?)
     } else {
         None
     };
@@ -218,10 +223,7 @@ pub fn train(
             .map(|_| train_days[state.day_rng.below(train_days.len())])
             .collect();
         let progress = state.env_steps as f64 / rc.budget as f64;
-        let u = state
-            .learner
-            .train_episode(&mut env, &days, progress)
-            .map_err(|e| e.to_string())?;
+        let u = state.learner.train_episode(&mut env, &days, progress)?;
         state.env_steps += per_update;
         state.updates += 1;
         clock.timing.env_s += u.env_s;
@@ -280,14 +282,14 @@ pub fn train(
     );
     let summary = summarise(rc, &state, &clock, reference, k, coordination);
     checkpoint::write_atomic(&out.join("curve.csv"), curve_csv(&state.curve).as_bytes())?;
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())? + "\n";
+    let text = serde_json::to_string_pretty(&summary)? + "\n";
     checkpoint::write_atomic(&out.join("summary.json"), text.as_bytes())?;
     Ok(Some(summary))
 }
 
 /// Model selection: evaluate the current policy on the validation days and keep it when it
 /// is no dearer than the best so far (on a tie the later, longer-trained policy wins).
-fn consider(state: &mut Checkpoint, env: &mut Env, days: &[u32]) -> Result<(), String> {
+fn consider(state: &mut Checkpoint, env: &mut Env, days: &[u32]) -> Result<(), RunError> {
     let (k, _) = evaluate_policy(env, &state.learner, days, false)?;
     if state
         .best

@@ -82,7 +82,7 @@ impl Learner {
         algo: Algo,
         hyper: &[(String, String)],
         seed: u64,
-    ) -> Result<Learner, String> {
+    ) -> Result<Learner, HyperError> {
         match algo {
             Algo::Ippo | Algo::Mappo => {
                 let cfg = apply_hyper(
@@ -102,39 +102,63 @@ impl Learner {
     }
 }
 
+/// Why a `--hp name=value` override was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HyperError {
+    #[error("unknown hyper-parameter `{name}`; known: {}", known.join(", "))]
+    Unknown { name: String, known: Vec<String> },
+    #[error("hyper-parameter `{name}`: `{raw}` is not a number or boolean")]
+    NotAValue { name: String, raw: String },
+    #[error("hyper-parameter `{name}` expects a value like `{example}`, found `{raw}`")]
+    WrongKind {
+        name: String,
+        example: String,
+        raw: String,
+    },
+    /// The config type does not round-trip through serde as a struct (a bug).
+    #[error("hyper-parameters are not a struct")]
+    NotAStruct,
+    #[error("hyper-parameters: {0}")]
+    Invalid(String),
+}
+
 /// Apply `name=value` overrides to a hyper-parameter struct through its serde form, so
 /// every documented field is settable and unknown names are an error listing the known ones.
 pub fn apply_hyper<T: Serialize + serde::de::DeserializeOwned>(
     cfg: T,
     overrides: &[(String, String)],
-) -> Result<T, String> {
-    let mut v = serde_json::to_value(cfg).map_err(|e| e.to_string())?;
+) -> Result<T, HyperError> {
+    let mut v = serde_json::to_value(cfg).map_err(|_| HyperError::NotAStruct)?;
     let Some(map) = v.as_object_mut() else {
-        return Err("hyper-parameters are not a struct".into());
+        return Err(HyperError::NotAStruct);
     };
     for (k, raw) in overrides {
         let Some(slot) = map.get_mut(k) else {
-            let known: Vec<&str> = map.keys().map(|s| s.as_str()).collect();
-            return Err(format!(
-                "unknown hyper-parameter `{k}`; known: {}",
-                known.join(", ")
-            ));
+            return Err(HyperError::Unknown {
+                name: k.clone(),
+                known: map.keys().cloned().collect(),
+            });
         };
-        let parsed: serde_json::Value = serde_json::from_str(raw)
-            .map_err(|_| format!("hyper-parameter `{k}`: `{raw}` is not a number or boolean"))?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(raw).map_err(|_| HyperError::NotAValue {
+                name: k.clone(),
+                raw: raw.clone(),
+            })?;
         let same_kind = matches!(
             (&*slot, &parsed),
             (serde_json::Value::Number(_), serde_json::Value::Number(_))
                 | (serde_json::Value::Bool(_), serde_json::Value::Bool(_))
         );
         if !same_kind {
-            return Err(format!(
-                "hyper-parameter `{k}` expects a value like `{slot}`, found `{raw}`"
-            ));
+            return Err(HyperError::WrongKind {
+                name: k.clone(),
+                example: slot.to_string(),
+                raw: raw.clone(),
+            });
         }
         *slot = parsed;
     }
-    serde_json::from_value(v).map_err(|e| format!("hyper-parameters: {e}"))
+    serde_json::from_value(v).map_err(|e| HyperError::Invalid(e.to_string()))
 }
 
 /// The deterministic policy on the given days (one environment per day); households
@@ -144,7 +168,7 @@ pub fn evaluate_policy(
     learner: &Learner,
     days: &[u32],
     trace: bool,
-) -> Result<(Kpis, Recorder), String> {
+) -> Result<(Kpis, Recorder), EnvError> {
     let n = env.ir.households;
     evaluate(env, days, trace, |e| {
         let obs = e.observe();
@@ -158,5 +182,4 @@ pub fn evaluate_policy(
         }
         per_house
     })
-    .map_err(|e| e.to_string())
 }

@@ -79,7 +79,7 @@ pub struct MaddpgConfig {
     /// (833–980 $ between 60k and 150k steps, less stable after that).
     pub action_penalty_from: f32,
     /// Model selection: the run's final policy is the one (of those evaluated every
-    /// `EVAL_EVERY` updates, and the last) with the lowest community cost on the
+    /// `RunConfig::eval_every` updates, and the last) with the lowest community cost on the
     /// validation days, a fixed sample of *training* days (never the test days). Off-policy
     /// actor–critic training can diverge late: community16 seed 6 reached 1079 $ at 38k
     /// steps and ended at 3825 $.

@@ -5,6 +5,7 @@ use super::{axes, costs, estimate, Report};
 use crate::baselines::simulate::{simulate, SimOptions};
 use crate::baselines::{evaluate, rules::Rule};
 use crate::experiment::checkpoint;
+use crate::experiment::error::RunError;
 use crate::experiment::exec;
 use crate::experiment::plan::CheckedPoint;
 use crate::experiment::results::{PointResults, Results};
@@ -55,15 +56,19 @@ pub fn write_plots(
     report: &Report,
     day: &[DayTrace],
     feeder_limit_kw: Option<f64>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, RunError> {
     let mut out = Vec::new();
     let mut put = |name: &str, caption: String, svg: Result<String, plots::PlotError>| {
         if let Ok(svg) = svg {
-            crate::files::write_atomic(&dir.join(name), svg.as_bytes())
-                .map_err(|e| format!("cannot write `{name}`: {e}"))?;
+            crate::files::write_atomic(&dir.join(name), svg.as_bytes()).map_err(|reason| {
+                RunError::Write {
+                    path: name.into(),
+                    reason,
+                }
+            })?;
             out.push((name.to_string(), caption));
         }
-        Ok::<(), String>(())
+        Ok::<(), RunError>(())
     };
     let base = &res.points[0];
     let refs = |p: &PointResults| {

@@ -10,6 +10,7 @@ mod figures;
 use super::plan::CheckedPoint;
 use super::results::{self, PointResults, Results};
 use super::session::Summary;
+use crate::experiment::error::RunError;
 use crate::sim::env::Backend;
 use crate::stats::{self, estimators, Ci, DEFAULT_RESAMPLES};
 use crate::train::Algo;
@@ -324,18 +325,19 @@ fn csv_field(v: &str) -> String {
 }
 
 /// Load DIR, compute statistics and write report.json, runs.csv, plots and report.md.
-pub fn write(dir: &Path, points: &[CheckedPoint], backend: Backend) -> Result<(), String> {
+pub fn write(dir: &Path, points: &[CheckedPoint], backend: Backend) -> Result<(), RunError> {
     let res = results::load(dir)?;
     let rep = build(&res);
     let (day, limit) = figures::day_traces(dir, &res, points, backend).unwrap_or_default();
     let plots = figures::write_plots(dir, &res, &rep, &day, limit)?;
-    let json = serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())? + "\n";
-    crate::files::write_atomic(&dir.join("report.json"), json.as_bytes())
-        .map_err(|e| e.to_string())?;
-    crate::files::write_atomic(&dir.join("runs.csv"), runs_csv(&res).as_bytes())
-        .map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&rep)? + "\n";
+    crate::files::write_atomic(&dir.join("report.json"), json.as_bytes())?;
+    crate::files::write_atomic(&dir.join("runs.csv"), runs_csv(&res).as_bytes())?;
     let md = markdown(&rep, &res, &plots, &compute_section(&res));
-    crate::files::write_atomic(&dir.join("report.md"), md.as_bytes()).map_err(|e| e.to_string())
+    Ok(crate::files::write_atomic(
+        &dir.join("report.md"),
+        md.as_bytes(),
+    )?)
 }
 
 pub fn axes(res: &Results) -> Vec<String> {

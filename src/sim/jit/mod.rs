@@ -9,8 +9,12 @@
 //! enough to stay in cache (every stage for one block, then the next block), calling the
 //! compiled kernels and the reductions of `interp` for each block.
 //!
-//! The only `unsafe` is the call into compiled code ([`JitProgram::run`],
-//! [`JitProgram::observe`]), made after checking every array length against the counts.
+//! `unsafe` appears in three places, each with its reason: the transmutes of finalized
+//! code pointers to their function types (in `compile`, right after defining them with
+//! exactly those signatures), the calls into compiled code ([`JitProgram::run`],
+//! [`JitProgram::observe`], made after checking every array length against the counts),
+//! and `Send`/`Sync` for `JitProgram` (the code is immutable after finalizing and reads
+//! only the pointers each call passes).
 
 mod kernel;
 mod observe;
@@ -71,7 +75,8 @@ pub struct JitProgram {
     pub observe_code_bytes: usize,
 }
 
-// The compiled functions are pure code over the pointers they are given.
+// SAFETY: the module is finalized and never modified again; the compiled functions hold
+// no state and touch only the pointers each call passes, so sharing across threads is sound.
 unsafe impl Send for JitProgram {}
 unsafe impl Sync for JitProgram {}
 
