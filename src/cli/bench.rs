@@ -5,8 +5,6 @@
 
 use super::Format;
 use super::{fail, usage};
-use crate::check::{check_file, Options};
-use crate::diag::render::render;
 use crate::sim::env::{Backend, Env};
 use serde_json::json;
 use std::path::PathBuf;
@@ -20,10 +18,7 @@ pub fn run(
     format: Format,
     overrides: Vec<(String, String)>,
 ) -> i32 {
-    let checked = check_file(&crate::files::Disk, &file, &Options { overrides });
-    for d in &checked.diagnostics {
-        eprint!("{}", render(d, &checked.sources, super::color()));
-    }
+    let checked = super::check_and_report(&file, overrides);
     let Some(s) = checked.scenario else { return 1 };
     let exp = &s.experiments[0];
     if batch == 0 || steps == 0 || reps == 0 {

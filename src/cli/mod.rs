@@ -428,6 +428,25 @@ pub fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// Check FILE from disk with the `--set` overrides and print its diagnostics to stderr.
+pub(crate) fn check_and_report(
+    file: &std::path::Path,
+    overrides: Vec<(String, String)>,
+) -> crate::check::Checked {
+    let checked = crate::check::check_file(
+        &crate::files::Disk,
+        file,
+        &crate::check::Options { overrides },
+    );
+    for d in &checked.diagnostics {
+        eprint!(
+            "{}",
+            crate::diag::render::render(d, &checked.sources, color())
+        );
+    }
+    checked
+}
+
 /// Report an error that is not a diagnostic (IO, results, Slurm) and give exit code 1.
 pub(crate) fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("error: {msg}");

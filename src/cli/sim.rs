@@ -2,7 +2,6 @@ use super::Format;
 use crate::baselines::rules::Rule;
 use crate::baselines::simulate::{simulate, SimOptions, SimResults};
 use crate::calendar::{civil_from_days, date_of, days_from_civil};
-use crate::check::{check_file, Options};
 use crate::diag::{codes, render::render, Diagnostic};
 use crate::model::{Experiment, Scenario};
 use crate::source::{SourceFile, Sources, Span};
@@ -22,17 +21,8 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> i32 {
-    let checked = check_file(
-        &crate::files::Disk,
-        &a.file,
-        &Options {
-            overrides: a.overrides.clone(),
-        },
-    );
+    let checked = super::check_and_report(&a.file, a.overrides.clone());
     let color = super::color();
-    for d in &checked.diagnostics {
-        eprint!("{}", render(d, &checked.sources, color));
-    }
     let Some(s) = checked.scenario else { return 1 };
     let mut sources = checked.sources;
     let fail = |sources: &Sources, d: Diagnostic| {

@@ -3,8 +3,6 @@
 //! that `--resume` continues from (a resumed run ends identical to an uninterrupted one).
 
 use super::fail;
-use crate::check::{check_file, Options};
-use crate::diag::render::render;
 use crate::experiment::reference;
 use crate::experiment::session::{self, RunConfig};
 use crate::sim::env::Backend;
@@ -28,16 +26,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> i32 {
-    let checked = check_file(
-        &crate::files::Disk,
-        &a.file,
-        &Options {
-            overrides: a.overrides.clone(),
-        },
-    );
-    for d in &checked.diagnostics {
-        eprint!("{}", render(d, &checked.sources, super::color()));
-    }
+    let checked = super::check_and_report(&a.file, a.overrides.clone());
     let Some(s) = checked.scenario else { return 1 };
     if a.batch == 0 {
         return super::usage("--batch must be positive");

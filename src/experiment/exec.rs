@@ -16,6 +16,7 @@ use super::plan::{CheckedPoint, Plan, RunSpec};
 use super::reference::{self, Reference};
 use super::session::{self, RunConfig, Summary};
 use crate::experiment::error::RunError;
+use crate::model::{Experiment, Scenario};
 use crate::sim::env::Backend;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -115,6 +116,23 @@ pub fn prepare_dir(out: &Path, m: &Manifest, force: bool) -> Result<(), RunError
     Ok(())
 }
 
+/// A checked point's scenario and the plan's experiment in it (plan expansion only keeps
+/// points that check, so `Internal` means a bug).
+fn scenario_and_experiment<'p>(
+    point: &'p CheckedPoint,
+    plan: &Plan,
+) -> Result<(&'p Scenario, &'p Experiment), RunError> {
+    let s = point
+        .scenario()
+        .ok_or(RunError::Internal("point has no scenario"))?;
+    let exp = s
+        .experiments
+        .iter()
+        .find(|e| e.name == plan.experiment)
+        .ok_or(RunError::Internal("experiment missing"))?;
+    Ok((s, exp))
+}
+
 /// The reference of a point, computed once and cached in DIR/points/POINT/reference.json.
 pub fn point_reference(
     out: &Path,
@@ -127,14 +145,7 @@ pub fn point_reference(
     if let Ok(r) = read_json::<Reference>(&path) {
         return Ok(r);
     }
-    let s = checked
-        .scenario()
-        .ok_or(RunError::Internal("point has no scenario"))?;
-    let exp = s
-        .experiments
-        .iter()
-        .find(|e| e.name == plan.experiment)
-        .ok_or(RunError::Internal("experiment missing"))?;
+    let (s, exp) = scenario_and_experiment(checked, plan)?;
     let r = reference::reference(s, exp, backend)?;
     write_json(&path, &r)?;
     write_json(
@@ -241,14 +252,7 @@ fn run_one(
         return Ok(RunOutcome::Skipped);
     }
     let _ = std::fs::remove_file(dir.join("error.txt"));
-    let s = points[spec.point]
-        .scenario()
-        .ok_or(RunError::Internal("point has no scenario"))?;
-    let exp = s
-        .experiments
-        .iter()
-        .find(|e| e.name == plan.experiment)
-        .ok_or(RunError::Internal("experiment missing"))?;
+    let (s, exp) = scenario_and_experiment(&points[spec.point], plan)?;
     let rc = RunConfig {
         algo: spec.algo,
         seed: spec.seed,
