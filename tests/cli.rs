@@ -104,6 +104,71 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn hyper_parameters_out_of_range_are_usage_errors() {
+    let dir = std::env::temp_dir().join(format!("gridc-hp-{}", std::process::id()));
+    let out = dir.display().to_string();
+    for (algo, hp, says) in [
+        (
+            "ippo",
+            "lr=-1",
+            "hyper-parameter `lr` must be positive, found `-1`",
+        ),
+        (
+            "mappo",
+            "gamma=2",
+            "hyper-parameter `gamma` must lie in [0, 1], found `2`",
+        ),
+        (
+            "maddpg",
+            "tau=0",
+            "hyper-parameter `tau` must lie in (0, 1], found `0`",
+        ),
+        ("maddpg", "batch_size=0", "must be at least 1"),
+        ("ippo", "epochs=2.5", "expects a whole number, found `2.5`"),
+        ("ippo", "tau=0.1", "unknown hyper-parameter `tau`"),
+    ] {
+        let q = "examples/quickstart.grid";
+        let (code, _, err) = gridc(&["train", q, "--algo", algo, "--hp", hp, "--out", &out]);
+        assert_eq!(code, 2, "{algo} --hp {hp}: {err}");
+        assert!(err.contains(says), "{algo} --hp {hp}: {err}");
+    }
+    let (code, _, err) = gridc(&["run", "tests/slurm/tiny.grid", "--hp", "lr=-1", "--dry-run"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("must be positive"), "{err}");
+    assert!(
+        !dir.exists(),
+        "a refused run must not create its output directory"
+    );
+}
+
+#[test]
+fn budgets_are_spelt_as_in_the_file() {
+    // `--dry-run` prints the plan: the budget shows how the spelling was read.
+    for (spelling, steps) in [
+        ("20k", "20000"),
+        ("20000", "20000"),
+        ("200k steps", "200000"),
+        ("1.5M", "1500000"),
+        ("2e4", "20000"),
+    ] {
+        let (code, out, err) = gridc(&[
+            "run",
+            "tests/slurm/tiny.grid",
+            "--budget",
+            spelling,
+            "--dry-run",
+        ]);
+        assert_eq!(code, 0, "--budget {spelling}: {err}");
+        assert!(out.contains(steps), "--budget {spelling}: {out}");
+    }
+    for bad in ["0", "1.5", "abc", "20K", "20k kWh"] {
+        let (code, _, err) = gridc(&["run", "tests/slurm/tiny.grid", "--budget", bad, "--dry-run"]);
+        assert_eq!(code, 2, "--budget {bad}: {err}");
+        assert!(err.contains("is not a budget"), "--budget {bad}: {err}");
+    }
+}
+
+#[test]
 fn a_missing_file_is_a_user_error() {
     let (code, _, err) = gridc(&["check", "no/such/file.grid"]);
     assert_eq!(code, 1);

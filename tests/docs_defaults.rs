@@ -1,16 +1,18 @@
 //! docs/algorithms.md lists every hyper-parameter with its default; these tests hold the
-//! tables equal to the `Default` impls (names, values and nothing missing or extra).
+//! tables equal to the `Default` impls and the `BOUNDS` tables (names, values, valid
+//! ranges, nothing missing or extra).
 
 use gridc::experiment::session::RunConfig;
+use gridc::train::hyper::Interval;
 use gridc::train::maddpg::MaddpgConfig;
 use gridc::train::ppo::PpoConfig;
 use serde_json::Value;
 
 const DOC: &str = include_str!("../docs/algorithms.md");
 
-/// The `| `name` | default | meaning |` rows of the table after the paragraph that starts
+/// The `| `name` | default | valid | meaning |` rows of the table after the paragraph that starts
 /// with `Defaults (`TYPE``.
-fn table(type_name: &str) -> Vec<(String, String)> {
+fn table(type_name: &str) -> Vec<(String, String, String)> {
     let marker = format!("Defaults (`{type_name}`");
     let start = DOC
         .find(&marker)
@@ -29,17 +31,21 @@ fn table(type_name: &str) -> Vec<(String, String)> {
             break;
         }
         let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-        rows.push((cells[0].trim_matches('`').to_string(), cells[1].to_string()));
+        rows.push((
+            cells[0].trim_matches('`').to_string(),
+            cells[1].to_string(),
+            cells[2].to_string(),
+        ));
     }
     rows
 }
 
-fn assert_table_matches(type_name: &str, defaults: Value) {
+fn assert_table_matches(type_name: &str, defaults: Value, bounds: &[(&str, Interval)]) {
     let Value::Object(fields) = defaults else {
         panic!("{type_name} serialises as a struct")
     };
     let rows = table(type_name);
-    let documented: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    let documented: Vec<&str> = rows.iter().map(|(n, _, _)| n.as_str()).collect();
     let actual: Vec<&str> = fields.keys().map(String::as_str).collect();
     let mut sorted_doc = documented.clone();
     sorted_doc.sort();
@@ -49,8 +55,16 @@ fn assert_table_matches(type_name: &str, defaults: Value) {
         sorted_doc, sorted_actual,
         "{type_name}: the documented names differ from the fields"
     );
-    for (name, shown) in &rows {
+    for (name, shown, valid) in &rows {
         let value = &fields[name];
+        let rule = match bounds.iter().find(|(n, _)| n == name) {
+            Some((_, interval)) => interval.text(),
+            None => "true, false",
+        };
+        assert_eq!(
+            valid, rule,
+            "{type_name}.{name}: docs say valid {valid}, BOUNDS say {rule}"
+        );
         let ok = match value {
             Value::Bool(b) => shown == &b.to_string(),
             Value::Number(n) => {
@@ -75,6 +89,7 @@ fn ppo_table_is_the_default_config() {
     assert_table_matches(
         "PpoConfig",
         serde_json::to_value(PpoConfig::default()).unwrap(),
+        PpoConfig::BOUNDS,
     );
 }
 
@@ -83,6 +98,7 @@ fn maddpg_table_is_the_default_config() {
     assert_table_matches(
         "MaddpgConfig",
         serde_json::to_value(MaddpgConfig::default()).unwrap(),
+        MaddpgConfig::BOUNDS,
     );
 }
 

@@ -87,8 +87,9 @@ pub enum Command {
         algo: AlgoArg,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Environment steps (batch × steps per episode per update); default: the experiment's budget.
-        #[arg(long)]
+        /// Environment steps (batch × steps per episode per update), spelt as in the file
+        /// (`20000`, `20k`, `1.5M`, `200k steps`); default: the experiment's budget.
+        #[arg(long, value_parser = parse_budget)]
         budget: Option<u64>,
         #[arg(long, default_value = "runs/train")]
         out: PathBuf,
@@ -216,8 +217,9 @@ pub struct PlanArgs {
     /// Hyper-parameter override for every run, e.g. `--hp lr=0.001`.
     #[arg(long = "hp", value_name = "NAME=VALUE", value_parser = parse_override)]
     pub hyper: Vec<(String, String)>,
-    /// Environment steps per run (default: the experiment's budget).
-    #[arg(long)]
+    /// Environment steps per run, spelt as in the file (`20k`, `200k steps`; default: the
+    /// experiment's budget).
+    #[arg(long, value_parser = parse_budget)]
     pub budget: Option<u64>,
     /// Seeds per algorithm and point (default: the experiment's seeds).
     #[arg(long)]
@@ -282,6 +284,28 @@ fn parse_override(s: &str) -> Result<(String, String), String> {
             Ok((p.trim().to_string(), v.trim().to_string()))
         }
         _ => Err(format!("expected PATH=VALUE, found `{s}`")),
+    }
+}
+
+/// A budget as the language writes it: a whole number of steps with an optional `k`/`M`
+/// magnitude and an optional `steps` unit.
+fn parse_budget(s: &str) -> Result<u64, String> {
+    let number = s.trim();
+    let number = number
+        .strip_suffix("steps")
+        .or_else(|| number.strip_suffix("step"))
+        .unwrap_or(number)
+        .trim_end();
+    let well_formed = number.starts_with(|c: char| c.is_ascii_digit())
+        && number
+            .trim_end_matches(['k', 'M'])
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    match crate::syntax::parse::number_text_value(number) {
+        Some(v) if well_formed && v >= 1.0 && v.fract() == 0.0 && v < 2f64.powi(63) => Ok(v as u64),
+        _ => Err(format!(
+            "`{s}` is not a budget: write a whole number of steps, e.g. `20000`, `20k` or `200k steps`"
+        )),
     }
 }
 

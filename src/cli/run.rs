@@ -48,6 +48,16 @@ pub fn make_plan(req: &PlanRequest) -> Option<(Plan, Vec<CheckedPoint>)> {
     }
 }
 
+/// `--hp` overrides must suit every algorithm of the plan; a bad one is a usage error.
+pub fn check_hyper_for(plan: &Plan, hyper: &[(String, String)]) -> Result<(), i32> {
+    for &algo in &plan.algorithms {
+        if let Err(e) = crate::train::learner::check_hyper(algo, hyper) {
+            return Err(super::usage(format!("{}: {e}", algo.name())));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(a: Args) -> i32 {
     let shard = match a.shard.as_deref().map(plan::parse_shard).transpose() {
         Ok(s) => s,
@@ -65,6 +75,9 @@ pub fn run(a: Args) -> i32 {
     }) else {
         return 1;
     };
+    if let Err(code) = check_hyper_for(&plan, &a.hyper) {
+        return code;
+    }
     if a.dry_run {
         print_plan(&plan, &points, shard, a.jobs, a.backend);
         return 0;

@@ -247,6 +247,9 @@ pub fn run(a: Args) -> i32 {
     }) else {
         return 1;
     };
+    if let Err(code) = super::run::check_hyper_for(&plan, &a.plan.hyper) {
+        return code;
+    }
     let gridc = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => return fail(&format!("cannot find the gridc binary: {e}")),

@@ -31,6 +31,9 @@ pub fn run(a: Args) -> i32 {
     if a.batch == 0 {
         return super::usage("--batch must be positive");
     }
+    if let Err(e) = crate::train::learner::check_hyper(a.algo, &a.hyper) {
+        return super::usage(e);
+    }
     let exp = &s.experiments[0];
     let rc = RunConfig {
         algo: a.algo,

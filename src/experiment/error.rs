@@ -3,7 +3,7 @@
 
 use crate::baselines::simulate::SimError;
 use crate::sim::env::EnvError;
-use crate::train::learner::HyperError;
+use crate::train::hyper::HyperError;
 use std::io;
 use std::path::PathBuf;
 

@@ -1,8 +1,9 @@
 //! What the run machinery (experiment/) drives: the algorithm choice, the learner's whole
-//! state (PPO family or MADDPG), `--hp` overrides applied through serde, and the
+//! state (PPO family or MADDPG) built with its `--hp` overrides (hyper.rs), and the
 //! deterministic policy evaluated with the same Env + KPI code as the baselines.
 
 use super::common::Update;
+use super::hyper::{apply_hyper, HyperError};
 use super::maddpg::{Maddpg, MaddpgConfig};
 use super::ppo::{Ppo, PpoConfig};
 use crate::baselines::evaluate;
@@ -75,6 +76,17 @@ impl Learner {
     }
 }
 
+/// Check `--hp` overrides for `algo` without building a learner (the CLI refuses bad
+/// ones as usage errors before any work starts).
+pub fn check_hyper(algo: Algo, hyper: &[(String, String)]) -> Result<(), HyperError> {
+    match algo {
+        Algo::Ippo | Algo::Mappo => {
+            apply_hyper(PpoConfig::default(), hyper, PpoConfig::BOUNDS).map(drop)
+        }
+        Algo::Maddpg => apply_hyper(MaddpgConfig::default(), hyper, MaddpgConfig::BOUNDS).map(drop),
+    }
+}
+
 impl Learner {
     /// A fresh learner for `algo` with its defaults and the `--hp` overrides applied.
     pub fn new(
@@ -91,74 +103,16 @@ impl Learner {
                         ..PpoConfig::default()
                     },
                     hyper,
+                    PpoConfig::BOUNDS,
                 )?;
                 Ok(Learner::Ppo(Box::new(Ppo::new(env, cfg, seed))))
             }
             Algo::Maddpg => {
-                let cfg = apply_hyper(MaddpgConfig::default(), hyper)?;
+                let cfg = apply_hyper(MaddpgConfig::default(), hyper, MaddpgConfig::BOUNDS)?;
                 Ok(Learner::Maddpg(Box::new(Maddpg::new(env, cfg, seed))))
             }
         }
     }
-}
-
-/// Why a `--hp name=value` override was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum HyperError {
-    #[error("unknown hyper-parameter `{name}`; known: {}", known.join(", "))]
-    Unknown { name: String, known: Vec<String> },
-    #[error("hyper-parameter `{name}`: `{raw}` is not a number or boolean")]
-    NotAValue { name: String, raw: String },
-    #[error("hyper-parameter `{name}` expects a value like `{example}`, found `{raw}`")]
-    WrongKind {
-        name: String,
-        example: String,
-        raw: String,
-    },
-    /// The config type does not round-trip through serde as a struct (a bug).
-    #[error("hyper-parameters are not a struct")]
-    NotAStruct,
-    #[error("hyper-parameters: {0}")]
-    Invalid(String),
-}
-
-/// Apply `name=value` overrides to a hyper-parameter struct through its serde form, so
-/// every documented field is settable and unknown names are an error listing the known ones.
-pub fn apply_hyper<T: Serialize + serde::de::DeserializeOwned>(
-    cfg: T,
-    overrides: &[(String, String)],
-) -> Result<T, HyperError> {
-    let mut v = serde_json::to_value(cfg).map_err(|_| HyperError::NotAStruct)?;
-    let Some(map) = v.as_object_mut() else {
-        return Err(HyperError::NotAStruct);
-    };
-    for (k, raw) in overrides {
-        let Some(slot) = map.get_mut(k) else {
-            return Err(HyperError::Unknown {
-                name: k.clone(),
-                known: map.keys().cloned().collect(),
-            });
-        };
-        let parsed: serde_json::Value =
-            serde_json::from_str(raw).map_err(|_| HyperError::NotAValue {
-                name: k.clone(),
-                raw: raw.clone(),
-            })?;
-        let same_kind = matches!(
-            (&*slot, &parsed),
-            (serde_json::Value::Number(_), serde_json::Value::Number(_))
-                | (serde_json::Value::Bool(_), serde_json::Value::Bool(_))
-        );
-        if !same_kind {
-            return Err(HyperError::WrongKind {
-                name: k.clone(),
-                example: slot.to_string(),
-                raw: raw.clone(),
-            });
-        }
-        *slot = parsed;
-    }
-    serde_json::from_value(v).map_err(|e| HyperError::Invalid(e.to_string()))
 }
 
 /// The deterministic policy on the given days (one environment per day); households

@@ -15,6 +15,7 @@
 
 use super::buffer::{Replay, RunningStats};
 use super::common::{self, Rng, Update};
+use super::hyper::Interval;
 use super::nn::{Adam, Grads, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
@@ -84,6 +85,32 @@ pub struct MaddpgConfig {
     /// actor–critic training can diverge late: community16 seed 6 reached 1079 $ at 38k
     /// steps and ended at 3825 $.
     pub select_best: bool,
+}
+
+impl MaddpgConfig {
+    /// The valid range of every numeric field (`--hp` values are checked against it).
+    pub const BOUNDS: &'static [(&'static str, Interval)] = &[
+        ("actor_lr", Interval::Positive),
+        ("critic_lr", Interval::Positive),
+        ("gamma", Interval::Fraction),
+        ("tau", Interval::PositiveFraction),
+        ("batch_size", Interval::AtLeastOne),
+        ("agents_per_step", Interval::AtLeastOne),
+        ("replay_capacity", Interval::AtLeastOne),
+        ("warmup_steps", Interval::NonNegative),
+        ("updates_per_step", Interval::Positive),
+        ("noise_start", Interval::NonNegative),
+        ("noise_end", Interval::NonNegative),
+        ("noise_decay_steps", Interval::NonNegative),
+        ("hidden", Interval::AtLeastOne),
+        ("reward_scale", Interval::Positive),
+        ("max_grad_norm", Interval::Positive),
+        ("target_noise", Interval::NonNegative),
+        ("target_noise_clip", Interval::NonNegative),
+        ("policy_delay", Interval::AtLeastOne),
+        ("action_penalty", Interval::NonNegative),
+        ("action_penalty_from", Interval::NonNegative),
+    ];
 }
 
 impl Default for MaddpgConfig {

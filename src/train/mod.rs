@@ -4,6 +4,7 @@
 
 pub mod buffer;
 pub mod common;
+pub mod hyper;
 pub mod learner;
 pub mod maddpg;
 pub mod nn;

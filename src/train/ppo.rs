@@ -6,6 +6,7 @@
 
 use super::buffer::{gae, RunningStats};
 use super::common::{self, Rng, Update};
+use super::hyper::Interval;
 use super::nn::{Adam, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
@@ -69,6 +70,27 @@ pub struct PpoConfig {
     /// limits PPO's test curves on community16 flatten rather than diverge, and the
     /// 10-seed results in docs/results.md are of the last policy.
     pub select_best: bool,
+}
+
+impl PpoConfig {
+    /// The valid range of every numeric field (`--hp` values are checked against it).
+    pub const BOUNDS: &'static [(&'static str, Interval)] = &[
+        ("lr", Interval::Positive),
+        ("gamma", Interval::Fraction),
+        ("lambda", Interval::Fraction),
+        ("clip", Interval::Positive),
+        ("epochs", Interval::AtLeastOne),
+        ("minibatches", Interval::AtLeastOne),
+        ("entropy_coef", Interval::NonNegative),
+        ("max_grad_norm", Interval::Positive),
+        ("hidden", Interval::AtLeastOne),
+        ("init_log_std", Interval::Finite),
+        ("reward_scale", Interval::Positive),
+        ("target_kl", Interval::NonNegative),
+        ("adaptive_kl", Interval::NonNegative),
+        ("action_penalty", Interval::NonNegative),
+        ("action_penalty_from", Interval::NonNegative),
+    ];
 }
 
 impl Default for PpoConfig {
