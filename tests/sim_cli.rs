@@ -125,6 +125,76 @@ fn trace_has_the_contract_columns_and_is_written_atomically() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `(day, step, household)` of every row of a trace written by `gridc sim`.
+fn trace_keys(baseline: &str) -> Vec<(u32, usize, String)> {
+    let dir = std::env::temp_dir().join(format!("gridc-order-{}-{baseline}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = dir.join("trace.csv");
+    let (code, _, err) = gridc(&[
+        "sim",
+        "examples/quickstart.grid",
+        "--days",
+        "2023-06-01..2023-06-03",
+        "--baseline",
+        baseline,
+        "--trace",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).expect("trace written");
+    let _ = std::fs::remove_dir_all(&dir);
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn trace_rows_are_in_time_order() {
+    let keys = trace_keys("greedy");
+    assert_eq!(keys.len(), 3 * 24 * 4);
+    // Day-major, then step, then the households in declaration order.
+    let households: Vec<String> = (0..4).map(|i| format!("h[{i}]")).collect();
+    let days: Vec<u32> = {
+        let mut d: Vec<u32> = keys.iter().map(|k| k.0).collect();
+        d.dedup();
+        d
+    };
+    assert_eq!(days.len(), 3, "each day's rows are contiguous: {days:?}");
+    let mut expected = Vec::new();
+    for &day in &days {
+        for step in 0..24 {
+            for h in &households {
+                expected.push((day, step, h.clone()));
+            }
+        }
+    }
+    assert_eq!(keys, expected);
+}
+
+#[test]
+fn the_optimum_can_be_traced() {
+    for policy in ["optimum", "selfish_optimum"] {
+        let keys = trace_keys(policy);
+        assert_eq!(keys.len(), 3 * 24 * 4, "{policy}");
+    }
+    let (code, _, err) = gridc(&[
+        "sim",
+        "examples/quickstart.grid",
+        "--baseline",
+        "optimum",
+        "--no-optimum",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
 #[test]
 fn bad_days_are_diagnosed_not_panicked() {
     for days in [

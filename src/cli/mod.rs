@@ -61,7 +61,8 @@ pub enum Command {
         /// Days to simulate, `2023-11-01..2023-11-30` (default: the test days).
         #[arg(long)]
         days: Option<String>,
-        /// `no_battery`, `greedy`, `tou_rule` or `all` (the experiment's baselines).
+        /// `no_battery`, `greedy`, `tou_rule`, `optimum`, `selfish_optimum` or `all` (the
+        /// experiment's baselines). With --trace, the policy traced (`all`: greedy).
         #[arg(long, default_value = "all")]
         baseline: String,
         /// Write a per-household, per-step CSV trace (greedy unless --baseline names one).

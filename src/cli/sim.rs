@@ -72,20 +72,28 @@ pub fn run(a: Args) -> i32 {
             }
         },
     };
+    let lp_policy = matches!(a.baseline.as_str(), "optimum" | "selfish_optimum");
+    if lp_policy && a.no_optimum {
+        return super::usage(format!(
+            "--baseline {} needs the optimum; drop --no-optimum",
+            a.baseline
+        ));
+    }
     let baselines: Vec<Rule> = if a.baseline == "all" {
         exp.baselines
             .iter()
             .filter_map(|b| Rule::parse(b))
             .collect()
+    } else if lp_policy {
+        Vec::new()
     } else {
         match Rule::parse(&a.baseline) {
             Some(r) => vec![r],
             None => {
-                eprintln!(
-                    "error: unknown baseline `{}` (no_battery, greedy, tou_rule or all)",
+                return super::usage(format!(
+                    "unknown baseline `{}` (no_battery, greedy, tou_rule, optimum, selfish_optimum or all)",
                     a.baseline
-                );
-                return 2;
+                ));
             }
         }
     };
@@ -99,7 +107,7 @@ pub fn run(a: Args) -> i32 {
     let opts = SimOptions {
         backend: a.backend,
         baselines,
-        optimum: !a.no_optimum && exp.optimum.is_some(),
+        optimum: lp_policy || (!a.no_optimum && exp.optimum.is_some()),
         trace_policy,
     };
     let results = match simulate(&s, exp, &days, &opts) {
@@ -178,9 +186,13 @@ fn parse_days(text: &str, exp: &Experiment, s: &Scenario) -> Result<Vec<u32>, St
     Ok((da as u32..=db as u32).collect())
 }
 
+/// The trace in time order: day, then step, then household (the recorder collects it
+/// step-major across the batch of days).
 fn write_trace(path: &Path, r: &SimResults) -> std::io::Result<()> {
+    let mut rows: Vec<&_> = r.trace.iter().collect();
+    rows.sort_by_key(|row| (row.day, row.step)); // stable: households keep their order
     let mut w = csv::Writer::from_writer(Vec::new());
-    for row in &r.trace {
+    for row in rows {
         w.serialize(row).map_err(std::io::Error::other)?;
     }
     let bytes = w
