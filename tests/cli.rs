@@ -142,6 +142,32 @@ fn hyper_parameters_out_of_range_are_usage_errors() {
 }
 
 #[test]
+fn train_prints_a_human_summary_and_json_on_request() {
+    let dir = std::env::temp_dir().join(format!("gridc-train-out-{}", std::process::id()));
+    let out = dir.display().to_string();
+    let args = [
+        "train",
+        "examples/quickstart.grid",
+        "--algo",
+        "ippo",
+        "--budget",
+        "768",
+    ];
+    let (code, text, err) = gridc(&[&args[..], &["--out", &out]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.starts_with("ippo seed 0: 768 environment steps"),
+        "{text}"
+    );
+    assert!(text.contains("gap closed") && !text.contains('{'), "{text}");
+    let (code, json, err) = gridc(&[&args[..], &["--out", &out, "--format", "json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON on request");
+    assert_eq!(v["env_steps"], 768);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn budgets_are_spelt_as_in_the_file() {
     // `--dry-run` prints the plan: the budget shows how the spelling was read.
     for (spelling, steps) in [

@@ -110,6 +110,9 @@ pub enum Command {
         /// Print where the training time went (environment, acting, learning, evaluation).
         #[arg(long)]
         profile: bool,
+        /// `text`: a human summary; `json`: DIR/summary.json's contents on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         /// Testing hook: stop after N updates (at a checkpoint), as if killed.
         #[arg(long, hide = true)]
         interrupt_after_updates: Option<u64>,
@@ -364,6 +367,7 @@ pub fn run(cli: Cli) -> i32 {
             batch,
             hyper,
             profile,
+            format,
             interrupt_after_updates,
         } => train::run(train::Args {
             file,
@@ -377,6 +381,7 @@ pub fn run(cli: Cli) -> i32 {
             resume,
             batch,
             profile,
+            json: format == Format::Json,
             interrupt_after_updates,
         }),
         Command::Run {

@@ -4,7 +4,7 @@
 
 use super::fail;
 use crate::experiment::reference;
-use crate::experiment::session::{self, RunConfig};
+use crate::experiment::session::{self, RunConfig, Summary};
 use crate::sim::env::Backend;
 use crate::train::Algo;
 use std::path::PathBuf;
@@ -21,6 +21,8 @@ pub struct Args {
     pub resume: bool,
     pub batch: usize,
     pub profile: bool,
+    /// Print the summary as JSON instead of text.
+    pub json: bool,
     /// Testing hook: stop after this many updates, as if killed.
     pub interrupt_after_updates: Option<u64>,
 }
@@ -78,8 +80,14 @@ pub fn run(a: Args) -> i32 {
     bar.finish_and_clear();
     match result {
         Ok(Some(summary)) => {
-            let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
-            println!("{text}");
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).unwrap_or_default()
+                );
+            } else {
+                print!("{}", human_summary(&summary, &a.out));
+            }
             if a.profile {
                 let t = summary.timing;
                 let total = summary.wall_s.max(1e-9);
@@ -98,4 +106,38 @@ pub fn run(a: Args) -> i32 {
         Ok(None) => 0,
         Err(e) => fail(&e),
     }
+}
+
+/// The summary as a person reads it; every number is also in DIR/summary.json.
+fn human_summary(s: &Summary, out: &std::path::Path) -> String {
+    let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.1} %", 100.0 * v));
+    let mut t = format!(
+        "{} seed {}: {} environment steps → {}\n",
+        s.algo.name(),
+        s.seed,
+        s.env_steps,
+        out.display()
+    );
+    t += &format!(
+        "  test days      {} (community cost {:.2} $; greedy {:.2} ${})\n",
+        s.test_days,
+        s.test_cost,
+        s.greedy_cost,
+        s.optimum_cost
+            .map_or(String::new(), |o| format!(", optimum {o:.2} $"))
+    );
+    t += &format!("  gap closed     {}\n", pct(s.gap_closed));
+    t += &format!(
+        "  saving         {} vs greedy\n",
+        pct(s.cost_reduction_vs_greedy)
+    );
+    t += &format!(
+        "  peak           {:.2} kW; households no worse off than under greedy {:.0} %\n",
+        s.kpis.peak_kw,
+        100.0 * s.individual_rationality
+    );
+    if let (Some(u), Some(v)) = (s.selected_update, s.validation_cost) {
+        t += &format!("  selected       the policy of update {u} (validation cost {v:.2} $)\n");
+    }
+    t
 }
