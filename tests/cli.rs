@@ -168,6 +168,28 @@ fn train_prints_a_human_summary_and_json_on_request() {
 }
 
 #[test]
+fn fmt_check_shows_the_change_as_a_diff() {
+    let dir = std::env::temp_dir().join(format!("gridc-fmt-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("f.grid");
+    let original = "gridc 0.1\nprofile   p = csv(\"x.csv\",column:\"a\",unit:kW)\n";
+    std::fs::write(&file, original).expect("write");
+    let name = file.display().to_string();
+    let (code, out, _) = gridc(&["fmt", "--check", &name]);
+    assert_eq!(code, 1);
+    let expected = format!(
+        "{name}: would reformat\n--- {name}\n+++ {name} (formatted)\n@@ -1,2 +1,3 @@\n gridc 0.1\n-profile   p = csv(\"x.csv\",column:\"a\",unit:kW)\n+\n+profile p = csv(\"x.csv\", column: \"a\", unit: kW)\n"
+    );
+    assert_eq!(out, expected);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        original,
+        "--check writes nothing"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn budgets_are_spelt_as_in_the_file() {
     // `--dry-run` prints the plan: the budget shows how the spelling was read.
     for (spelling, steps) in [

@@ -4,19 +4,18 @@ use crate::diag::render::render;
 use crate::source::{SourceFile, SourceId, Sources};
 use std::path::PathBuf;
 
-/// Format each file; with `check`, only report which would change.
+/// Format each file; with `check`, only report which would change and how (a diff).
 pub fn run(files: &[PathBuf], check: bool) -> i32 {
     let mut status = 0;
     for path in files {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!(
-                    "error: cannot read `{}`: {}",
+                status = fail(format!(
+                    "cannot read `{}`: {}",
                     path.display(),
                     crate::files::io_reason(&e)
-                );
-                status = 1;
+                ));
                 continue;
             }
         };
@@ -29,11 +28,10 @@ pub fn run(files: &[PathBuf], check: bool) -> i32 {
             embedded: false,
         });
         if bad.is_some() {
-            eprintln!(
-                "error: `{}` is not valid UTF-8; not formatted",
+            status = fail(format!(
+                "`{}` is not valid UTF-8; not formatted",
                 path.display()
-            );
-            status = 1;
+            ));
             continue;
         }
         let (file, diags) = crate::syntax::parse_file(&text, SourceId(id.0));
@@ -51,6 +49,10 @@ pub fn run(files: &[PathBuf], check: bool) -> i32 {
         }
         if check {
             println!("{}: would reformat", path.display());
+            print!(
+                "{}",
+                unified_diff(&path.display().to_string(), &text, &formatted)
+            );
             status = 1;
         } else if let Err(e) = crate::files::write_atomic(path, formatted.as_bytes()) {
             status = fail(format!("cannot write `{}`: {e}", path.display()));
@@ -59,4 +61,14 @@ pub fn run(files: &[PathBuf], check: bool) -> i32 {
         }
     }
     status
+}
+
+/// What `gridc fmt` would change, as a unified diff (3 lines of context) from the file as
+/// it is to the file as formatted.
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(name, &format!("{name} (formatted)"))
+        .to_string()
 }
