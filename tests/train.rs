@@ -103,7 +103,8 @@ fn training_is_deterministic_given_the_seed() {
 mod cli {
     use super::common::gridc;
 
-    /// `gridc train` with MAPPO, seed 3, batch 4 (8 environment steps per update).
+    /// `gridc train` with MAPPO, seed 3, batch 4 (8 environment steps per update); the
+    /// summary as JSON on stdout.
     fn train_mappo(
         grid: &str,
         budget: &str,
@@ -113,7 +114,7 @@ mod cli {
         let out = out.to_str().unwrap_or_default();
         let mut args = vec![
             "train", grid, "--algo", "mappo", "--seed", "3", "--batch", "4", "--budget", budget,
-            "--out", out,
+            "--out", out, "--format", "json",
         ];
         args.extend_from_slice(extra);
         gridc(&args)

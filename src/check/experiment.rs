@@ -345,6 +345,46 @@ pub fn check_experiment(
             }
         }
     }
+    // No leakage: a training episode (and so a validation episode, whose days are training
+    // days) starting on the last training days must not run into a test day.
+    let episode_days = (x.episode_s / 86400.0).ceil().max(1.0) as i64;
+    for a in &train {
+        let reach = a.1 + episode_days - 1;
+        if let Some(b) = test.iter().find(|b| a.0 <= b.1 && b.0 <= reach) {
+            let leaked = a.0.max(b.0);
+            let start = (leaked - (episode_days - 1)).max(a.0);
+            ctx.diags.push(
+                Diagnostic::error(
+                    codes::DAYS_OVERLAP,
+                    format!(
+                        "a {episode_days}-day training episode starting {} runs into the test day {}",
+                        civil_text(start),
+                        civil_text(leaked)
+                    ),
+                )
+                .label(
+                    src,
+                    a.2,
+                    format!(
+                        "train days {}..{}; their episodes reach {}",
+                        civil_text(a.0),
+                        civil_text(a.1),
+                        civil_text(reach)
+                    ),
+                )
+                .label(
+                    src,
+                    b.2,
+                    format!("test days {}..{}", civil_text(b.0), civil_text(b.1)),
+                )
+                .help(format!(
+                    "end the training days at least {} before the first test day, or shorten the episode",
+                    if episode_days == 2 { "1 day".to_string() } else { format!("{} days", episode_days - 1) }
+                )),
+            );
+            return None;
+        }
+    }
     // Covered by the profiles (episodes may run past the last listed day).
     let last = x
         .train_days

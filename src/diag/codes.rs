@@ -123,8 +123,14 @@ day. A date range `a..b` needs a <= b.
 ";
     DAYS_OVERLAP = 12, "train and test days overlap",
 "An experiment evaluates on held-out days: no day may be both a training and a test day,
-and every day must lie inside the year the profiles cover. The message names the first
-shared day.
+no training episode may run into a test day (a 7-day episode starting on the last training
+day covers the 6 days after it; validation episodes of model selection are training days
+too), and every day must lie inside the year the profiles cover. The message names the
+first shared day.
+
+    episode 7 d
+    train days 2023-01-01..2023-10-31   // episodes starting after 10-25 reach 11-01
+    test days 2023-11-01..2023-12-31
 ";
     SCHEDULE = 13, "schedule does not cover the day",
 "A time-of-use schedule assigns one price to every moment of the day: its slots must not
