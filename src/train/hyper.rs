@@ -106,9 +106,10 @@ pub fn apply_hyper<T: Serialize + serde::de::DeserializeOwned>(
                 raw: raw.clone(),
             })?;
         // Counts (usize fields) serialise as integers, f32 fields always with a fraction.
+        let count = slot.is_u64();
         let expected = match &*slot {
             serde_json::Value::Bool(_) => "`true` or `false`",
-            v if v.is_u64() => "a whole number",
+            _ if count => "a whole number",
             _ => "a number",
         };
         let same_kind = matches!(
@@ -116,8 +117,7 @@ pub fn apply_hyper<T: Serialize + serde::de::DeserializeOwned>(
             (serde_json::Value::Number(_), serde_json::Value::Number(_))
                 | (serde_json::Value::Bool(_), serde_json::Value::Bool(_))
         );
-        let whole_ok =
-            expected != "a whole number" || parsed.as_f64().is_some_and(|x| x.fract() == 0.0);
+        let whole_ok = !count || parsed.as_f64().is_some_and(|x| x.fract() == 0.0);
         if !same_kind || !whole_ok {
             return Err(HyperError::WrongKind {
                 name: k.clone(),

@@ -76,15 +76,34 @@ impl Learner {
     }
 }
 
+/// An algorithm's hyper-parameters: its defaults with the `--hp` overrides applied.
+enum Config {
+    Ppo(PpoConfig),
+    Maddpg(MaddpgConfig),
+}
+
+fn config(algo: Algo, hyper: &[(String, String)]) -> Result<Config, HyperError> {
+    Ok(match algo {
+        Algo::Ippo | Algo::Mappo => Config::Ppo(apply_hyper(
+            PpoConfig {
+                centralised_critic: algo == Algo::Mappo,
+                ..PpoConfig::default()
+            },
+            hyper,
+            PpoConfig::BOUNDS,
+        )?),
+        Algo::Maddpg => Config::Maddpg(apply_hyper(
+            MaddpgConfig::default(),
+            hyper,
+            MaddpgConfig::BOUNDS,
+        )?),
+    })
+}
+
 /// Check `--hp` overrides for `algo` without building a learner (the CLI refuses bad
 /// ones as usage errors before any work starts).
 pub fn check_hyper(algo: Algo, hyper: &[(String, String)]) -> Result<(), HyperError> {
-    match algo {
-        Algo::Ippo | Algo::Mappo => {
-            apply_hyper(PpoConfig::default(), hyper, PpoConfig::BOUNDS).map(drop)
-        }
-        Algo::Maddpg => apply_hyper(MaddpgConfig::default(), hyper, MaddpgConfig::BOUNDS).map(drop),
-    }
+    config(algo, hyper).map(drop)
 }
 
 impl Learner {
@@ -95,23 +114,10 @@ impl Learner {
         hyper: &[(String, String)],
         seed: u64,
     ) -> Result<Learner, HyperError> {
-        match algo {
-            Algo::Ippo | Algo::Mappo => {
-                let cfg = apply_hyper(
-                    PpoConfig {
-                        centralised_critic: algo == Algo::Mappo,
-                        ..PpoConfig::default()
-                    },
-                    hyper,
-                    PpoConfig::BOUNDS,
-                )?;
-                Ok(Learner::Ppo(Box::new(Ppo::new(env, cfg, seed))))
-            }
-            Algo::Maddpg => {
-                let cfg = apply_hyper(MaddpgConfig::default(), hyper, MaddpgConfig::BOUNDS)?;
-                Ok(Learner::Maddpg(Box::new(Maddpg::new(env, cfg, seed))))
-            }
-        }
+        Ok(match config(algo, hyper)? {
+            Config::Ppo(cfg) => Learner::Ppo(Box::new(Ppo::new(env, cfg, seed))),
+            Config::Maddpg(cfg) => Learner::Maddpg(Box::new(Maddpg::new(env, cfg, seed))),
+        })
     }
 }
 
