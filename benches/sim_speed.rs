@@ -54,7 +54,7 @@ fn main() {
     let total: f64 = (0..365u32)
         .into_par_iter()
         .map(|d| {
-            lp::solve(&env.ir, &episode(&s, exp, d, env.steps(), 0), true)
+            lp::solve(&env.ir, &episode(&s, exp, d, env.steps(), 0), true, &[])
                 .expect("LP")
                 .objective
         })

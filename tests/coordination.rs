@@ -68,7 +68,7 @@ fn optimum(s: &Scenario) -> (f64, impl Fn(f64) -> f64) {
     let exp = &s.experiments[0];
     let env = Env::new(s, exp, 1).expect("env");
     let ep = episode(s, exp, 0, env.steps(), 0);
-    let opt = lp::solve(&env.ir, &ep, true).expect("LP").objective;
+    let opt = lp::solve(&env.ir, &ep, true, &[]).expect("LP").objective;
     (opt, move |cost: f64| {
         (NO_BATTERY - cost) / (NO_BATTERY - opt)
     })

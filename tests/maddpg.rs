@@ -78,7 +78,7 @@ fn maddpg_learns_arbitrage() {
     let exp = &s.experiments[0];
     let mut env = Env::new(&s, exp, 16).expect("env");
     let ep = episode(&s, exp, 0, env.steps(), 0);
-    let optimum = lp::solve(&env.ir, &ep, true).expect("LP").objective;
+    let optimum = lp::solve(&env.ir, &ep, true, &[]).expect("LP").objective;
     let no_battery = 0.10 * 2.0 * 12.0 + 0.50 * 2.0 * 12.0;
     let mut agent = Maddpg::new(&env, tiny_config(), 1);
     for _ in 0..EPISODES {

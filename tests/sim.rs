@@ -2,9 +2,10 @@
 //! examples and on random scenarios, the LP against brute force, replay of the optimum.
 
 mod common;
-use gridc::baselines::{evaluate, lp, rules::Rule};
+use gridc::baselines::{evaluate, lp};
 use gridc::check::{check_source, Options};
 use gridc::ir::{Field, Scalar};
+use gridc::model::Rule;
 use gridc::model::Scenario;
 use gridc::sim::env::Env;
 use gridc::sim::episode::episode;
@@ -185,18 +186,38 @@ fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> 
     // Feeder flows recomputed from the households' meters: own households + downstream.
     let mut flows = std::collections::BTreeMap::<(u32, usize, usize), f64>::new();
     let mut bus = std::collections::BTreeMap::<(u32, usize), f64>::new();
+    let steps = (exp.episode_s / exp.step_s).round() as usize;
+    let mut settled = 0.0;
     for r in &trace {
-        cost += (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt;
-        assert!(
-            (r.bill - (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt).abs()
-                < 1e-9
-                || s.tariff.demand_charge_per_w_day.is_some()
-        );
         let h = s
             .households
             .iter()
             .find(|h| h.name == r.household)
             .expect("household");
+        // The end-of-episode settlement, from the scenario's own numbers (SI → kWh, $/kWh).
+        let settlement = match (exp.end_energy, h.batteries.first()) {
+            (Some(rule), Some(b)) if r.step + 1 == steps => {
+                let start = b.soc_start * b.capacity_j / 3.6e6;
+                (rule.shortfall_per_j * (start - r.soc_kwh).max(0.0)
+                    - rule.surplus_per_j * (r.soc_kwh - start).max(0.0))
+                    * 3.6e6
+            }
+            _ => 0.0,
+        };
+        assert!(
+            (r.settlement - settlement).abs() < 1e-9,
+            "{r:?}: settlement {settlement}"
+        );
+        settled += settlement.abs();
+        cost += (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt + settlement;
+        assert!(
+            (r.bill
+                - (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt
+                - settlement)
+                .abs()
+                < 1e-9
+                || s.tariff.demand_charge_per_w_day.is_some()
+        );
         let mut f = Some(h.feeder);
         while let Some(g) = f {
             *flows.entry((r.day, r.step, g)).or_default() += r.import_kw - r.export_kw;
@@ -224,6 +245,7 @@ fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> 
         "trace cost {cost} vs KPI cost {}",
         k.cost
     );
+    let _ = settled;
     k.cost
 }
 
@@ -260,7 +282,7 @@ fn the_optimum_beats_every_baseline_on_every_test_day_and_replays_exactly() {
         let mut env = Env::new(&s, exp, 1).expect("env");
         for &d in &days {
             let ep = episode(&s, exp, d, env.steps(), 0);
-            let opt = lp::solve(&env.ir, &ep, true).expect("LP solves");
+            let opt = lp::solve(&env.ir, &ep, true, &[]).expect("LP solves");
             let n = env.ir.households;
             let (replay, _) = evaluate(&mut env, &[d], false, |e| {
                 opt.actions[e.t * n..(e.t + 1) * n].to_vec()
@@ -323,7 +345,7 @@ fn the_lp_agrees_with_brute_force_on_a_tiny_instance() {
     let brute = cost.iter().copied().fold(f64::INFINITY, f64::min);
     let ep = episode(&s, exp, 0, 2, 0);
     let mut env1 = Env::new(&s, exp, 1).expect("env");
-    let opt = lp::solve(&env1.ir, &ep, true).expect("LP");
+    let opt = lp::solve(&env1.ir, &ep, true, &[]).expect("LP");
     assert!(
         (opt.objective - brute).abs() < 1e-6,
         "LP {} vs brute force {}",
@@ -381,7 +403,17 @@ mod random_scenarios {
             "  peak_charge {peak} $/kW per day on sub\n  tariff t\n}}\n"
         ));
         s.push_str("agents { each hh controls store.power in -1..1; observe { self.store.soc, trunk.flow.last, price.import.next(3 h) } }\n");
-        s.push_str("reward { mix = 0.3 }\nexperiment e { step 1 h; episode 24 h; train days 2023-01-01..2023-06-30; test days 2023-07-01..2023-12-30 }\n");
+        // Half the cases settle the end energy (shortfall ≥ surplus, as the checker demands).
+        let settle = if two_feeders {
+            format!(
+                "; end_energy settle(shortfall: {} $/kWh, surplus: {} $/kWh)",
+                price.0 + price.1,
+                price.0 * 0.3
+            )
+        } else {
+            String::new()
+        };
+        s.push_str(&format!("reward {{ mix = 0.3 }}\nexperiment e {{ step 1 h; episode 24 h; train days 2023-01-01..2023-06-30; test days 2023-07-01..2023-12-30{settle} }}\n"));
         s
     }
 
@@ -409,7 +441,7 @@ mod random_scenarios {
             // The optimum is a lower bound for random play on each day.
             let exp = &s.experiments[0];
             let env = Env::new(&s, exp, 1).expect("env");
-            let lp_total: f64 = days.iter().map(|&d| lp::solve(&env.ir, &episode(&s, exp, d, env.steps(), 0), true).expect("LP").objective).sum();
+            let lp_total: f64 = days.iter().map(|&d| lp::solve(&env.ir, &episode(&s, exp, d, env.steps(), 0), true, &[]).expect("LP").objective).sum();
             prop_assert!(lp_total <= cost + 1e-6, "optimum {} > random policy {}", lp_total, cost);
         }
     }
@@ -458,4 +490,188 @@ fn last_features_show_the_step_just_taken() {
     );
     let (obs, _, _) = env.step(&[0.4, 0.0]).expect("step");
     assert!((obs[0] as f64 - 3.0).abs() < 1e-5, "{obs:?}");
+}
+
+/// Two 12 h steps, import 0.10 then 0.50 $/kWh, load 2 kW, a 10 kWh / 5 kW battery
+/// (η 0.9/0.9) starting at 5 kWh, and the given `end_energy` rule.
+fn two_step_settled(rule: &str) -> String {
+    format!(
+        "gridc 0.1\n\
+        tariff tou {{ import schedule {{ 00:00..12:00 => 0.10 $/kWh; 12:00..24:00 => 0.50 $/kWh }}; export 0 $/kWh }}\n\
+        template hh() {{ load demand = 2 kW; battery store {{ capacity 10 kWh; power 5 kW; charge_efficiency 0.9; discharge_efficiency 0.9; soc 0..1; start 0.5 }} }}\n\
+        network net {{ bus sub; feeder f from sub {{ limit 100 kW }}; hh a on f; tariff tou }}\n\
+        agents {{ each hh controls store.power in -1..1; observe {{ self.store.soc }} }}\n\
+        reward {{ mix = 0 }}\n\
+        experiment e {{ step 12 h; episode 24 h; train days 2023-01-01; test days 2023-01-02; end_energy {rule} }}\n"
+    )
+}
+
+#[test]
+fn the_end_energy_settlement_is_billed_on_the_last_step_only() {
+    let s = scenario(&two_step_settled(
+        "settle(shortfall: 0.60 $/kWh, surplus: 0.05 $/kWh)",
+    ));
+    let mut env = Env::new(&s, &s.experiments[0], 1).expect("env");
+    env.reset(&[0]);
+    // Step 1: a = −0.05 → P = −0.25 kW for 12 h: e = 5 − 3 / 0.9 kWh; meter 1.75 kW.
+    env.step_households(&[-0.05]).expect("step");
+    assert!(env.m.h(Field::Settlement, 0, 0).abs() < 1e-15);
+    assert!((env.m.h(Field::Bill, 0, 0) - 0.10 * 1.75 * 12.0).abs() < 1e-12);
+    // Step 2 (the last): idle; bill 0.50 · 2 · 12 plus 0.60 $/kWh · (5 − e) shortfall.
+    env.step_households(&[0.0]).expect("step");
+    let shortfall = 3.0 / 0.9;
+    assert!((env.m.h(Field::Settlement, 0, 0) - 0.60 * shortfall).abs() < 1e-12);
+    assert!((env.m.h(Field::Bill, 0, 0) - (12.0 + 0.60 * shortfall)).abs() < 1e-12);
+    // The reward (mix 0: −bill) and the community cost carry it.
+    assert!((env.m.h(Field::Reward, 0, 0) + 12.0 + 0.60 * shortfall).abs() < 1e-12);
+    assert!((env.m.s(Scalar::CommunityCost, 0) - (12.0 + 0.60 * shortfall)).abs() < 1e-12);
+    // A surplus is credited at the surplus price: charge 0.25 kW for 12 h → +2.7 kWh.
+    env.reset(&[0]);
+    env.step_households(&[0.05]).expect("step");
+    env.step_households(&[0.0]).expect("step");
+    assert!((env.m.h(Field::Settlement, 0, 0) + 0.05 * 2.7).abs() < 1e-12);
+    // `end_energy free` (and no rule) settles nothing.
+    let free = two_step_settled("free");
+    for text in [free.clone(), free.replace("; end_energy free", "")] {
+        let s = scenario(&text);
+        let mut env = Env::new(&s, &s.experiments[0], 1).expect("env");
+        env.reset(&[0]);
+        env.step_households(&[-0.05]).expect("step");
+        env.step_households(&[0.0]).expect("step");
+        assert_eq!(env.m.h(Field::Settlement, 0, 0), 0.0);
+        assert!((env.m.h(Field::Bill, 0, 0) - 12.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn the_lp_agrees_with_brute_force_under_a_settlement() {
+    // With a 0.60 $/kWh shortfall a delivered kWh from below the start costs 0.60/0.9 >
+    // 0.50: the optimum charges fully in step 1 (clipped at 10 kWh) and discharges only
+    // back to the start, P = 5 kWh · 0.9 / 12 h = 0.375 kW (a = −0.075, on the grid below).
+    // Without the settlement in the environment, brute force would find emptying the
+    // battery cheaper; without it in the LP, the LP would.
+    let s = scenario(&two_step_settled(
+        "settle(shortfall: 0.60 $/kWh, surplus: 0.05 $/kWh)",
+    ));
+    let exp = &s.experiments[0];
+    let levels = 401;
+    let grid: Vec<f64> = (0..levels)
+        .map(|k| -1.0 + 2.0 * k as f64 / (levels - 1) as f64)
+        .collect();
+    let batch = levels * levels;
+    let mut env = Env::new(&s, exp, batch).expect("env");
+    env.reset(&vec![0; batch]);
+    let first: Vec<f64> = (0..batch).map(|b| grid[b / levels]).collect();
+    let second: Vec<f64> = (0..batch).map(|b| grid[b % levels]).collect();
+    let mut cost = vec![0.0; batch];
+    for actions in [first, second] {
+        env.step_households(&actions).expect("step");
+        for (b, c) in cost.iter_mut().enumerate() {
+            *c += env.m.s(Scalar::CommunityCost, b);
+        }
+    }
+    let brute = cost.iter().copied().fold(f64::INFINITY, f64::min);
+    let env1 = Env::new(&s, exp, 1).expect("env");
+    let opt = lp::solve(&env1.ir, &episode(&s, exp, 0, 2, 0), true, &[]).expect("LP");
+    let by_hand = 0.10 * (2.0 + 5.0 / (0.9 * 12.0)) * 12.0 + 0.50 * (2.0 - 0.375) * 12.0;
+    assert!(
+        (brute - by_hand).abs() < 1e-6,
+        "brute force {brute} vs by hand {by_hand}"
+    );
+    assert!(
+        (opt.objective - by_hand).abs() < 1e-6,
+        "LP {} vs by hand {by_hand}",
+        opt.objective
+    );
+}
+
+/// A street of two agents and one community battery `c` no agent controls (3 kW PV,
+/// 1 kW load), with `others` as given.
+fn street_with_a_community_battery(others: &str) -> Scenario {
+    scenario(&street_with_a_community_battery_text(others))
+}
+
+fn street_with_a_community_battery_text(others: &str) -> String {
+    format!(
+        "gridc 0.1\n\
+        tariff tou {{ import schedule {{ 00:00..16:00 => 0.15 $/kWh; 16:00..24:00 => 0.45 $/kWh }}; export 0.05 $/kWh }}\n\
+        template hh() {{ load demand = 2 kW; battery store {{ capacity 10 kWh; power 5 kW; efficiency 0.9; soc 0..1; start 0.5 }} }}\n\
+        template shared() {{ load demand = 1 kW; solar roof = 3 kW; battery store {{ capacity 20 kWh; power 4 kW; efficiency 0.9; soc 0..1; start 0.25 }} }}\n\
+        network net {{ bus sub; feeder f from sub {{ limit 100 kW }}; hh a[2] on f; shared c on f; tariff tou }}\n\
+        agents {{ each hh controls store.power in -1..1; observe {{ self.store.soc }} {others} }}\n\
+        reward {{ mix = 0.5 }}\n\
+        experiment e {{ step 1 h; episode 24 h; train days 2023-01-01; test days 2023-01-02..2023-01-03 }}\n"
+    )
+}
+
+/// `c`'s battery power per (day, step) under `policy` in `gridc sim`'s computation.
+fn community_battery_trace(s: &Scenario, policy: &str) -> Vec<f64> {
+    use gridc::baselines::simulate::{simulate, SimOptions};
+    let exp = &s.experiments[0];
+    let r = simulate(
+        s,
+        exp,
+        &[1, 2],
+        &SimOptions {
+            baselines: vec![Rule::NoBattery, Rule::Greedy, Rule::TouRule],
+            optimum: true,
+            trace_policy: Some(policy.into()),
+            backend: Default::default(),
+        },
+    )
+    .expect("simulates");
+    let mut rows: Vec<_> = r.trace.iter().filter(|t| t.household == "c").collect();
+    rows.sort_by_key(|t| (t.day, t.step));
+    rows.iter().map(|t| t.battery_kw).collect()
+}
+
+#[test]
+fn households_no_agent_controls_follow_one_rule_everywhere() {
+    // `others follow greedy`: c stores its 2 kW PV surplus until full (20 kWh from 5 kWh at
+    // 2 kW · 0.9 per hour → 8.33 h), in every baseline, in the optimum and under agents.
+    let s = street_with_a_community_battery("; others follow greedy");
+    let greedy = community_battery_trace(&s, "greedy");
+    assert!((greedy[0] - 2.0).abs() < 1e-12, "{greedy:?}");
+    assert!(greedy[23].abs() < 1e-12, "full by the evening: {greedy:?}");
+    for policy in ["no_battery", "tou_rule", "optimum", "selfish_optimum"] {
+        let trace = community_battery_trace(&s, policy);
+        assert_eq!(trace.len(), greedy.len());
+        for (a, b) in trace.iter().zip(&greedy) {
+            assert!(
+                (a - b).abs() < 1e-9,
+                "{policy}: {trace:?} vs greedy {greedy:?}"
+            );
+        }
+    }
+    // The agent-level step drives c by the same rule whatever the agents do.
+    let mut env = Env::new(&s, &s.experiments[0], 1).expect("env");
+    env.reset(&[1]);
+    env.step(&[-1.0, 1.0]).expect("step");
+    assert!((env.m.h(Field::BatteryKw, 0, 2) - 2.0).abs() < 1e-12);
+    // Undeclared, c is idle everywhere — the optimum included — and check warns.
+    let idle = street_with_a_community_battery("");
+    let text = street_with_a_community_battery_text("");
+    let c = check_source(
+        &gridc::files::Disk,
+        "t.grid",
+        &text,
+        None,
+        &Options::default(),
+    );
+    let warning = c
+        .diagnostics
+        .iter()
+        .find(|d| !d.is_error())
+        .expect("a warning");
+    assert!(
+        warning
+            .message
+            .contains("household `c` has a battery no agent controls"),
+        "{}",
+        warning.message
+    );
+    for policy in ["greedy", "optimum"] {
+        let trace = community_battery_trace(&idle, policy);
+        assert!(trace.iter().all(|p| *p == 0.0), "{policy}: {trace:?}");
+    }
 }

@@ -112,7 +112,7 @@ fn trace_has_the_contract_columns_and_is_written_atomically() {
     let text = std::fs::read_to_string(&out).expect("trace written");
     assert_eq!(
         text.lines().next(),
-        Some("day,step,household,load_kw,pv_kw,battery_kw,soc_kwh,import_kw,export_kw,price_import,price_export,feeder,feeder_flow_kw,bill")
+        Some("day,step,household,load_kw,pv_kw,battery_kw,soc_kwh,import_kw,export_kw,price_import,price_export,feeder,feeder_flow_kw,bill,settlement")
     );
     // 2 days × 24 steps × 4 households.
     assert_eq!(text.lines().count(), 1 + 2 * 24 * 4);

@@ -45,7 +45,7 @@ fn learns_arbitrage(centralised: bool) {
     let exp = &s.experiments[0];
     let mut env = Env::new(&s, exp, 16).expect("env");
     let ep = episode(&s, exp, 0, env.steps(), 0);
-    let optimum = lp::solve(&env.ir, &ep, true).expect("LP").objective;
+    let optimum = lp::solve(&env.ir, &ep, true, &[]).expect("LP").objective;
     let no_battery = 0.10 * 2.0 * 12.0 + 0.50 * 2.0 * 12.0;
     let cfg = PpoConfig {
         centralised_critic: centralised,

@@ -5,6 +5,9 @@
 //! variables. Solved with clarabel (pure-Rust interior point; measured fastest in
 //! ../shared/DEPENDENCIES.md). `selfish` drops the community terms: each household
 //! minimises its own bill; its community cost (by replay) gives the price of anarchy.
+//! The end-of-episode settlement enters as one shortfall and one surplus variable per
+//! household; households no agent controls are not optimised: their battery power is
+//! given (`others_kw`, what their fixed policy does), as the environment applies it.
 
 use crate::ir::{Field, Ir};
 use crate::sim::episode::Episode;
@@ -42,10 +45,26 @@ struct Builder {
     rows_le: Vec<(Vec<(usize, f64)>, f64)>,
 }
 
-/// Solve one episode. `community = false` gives the selfish optimum.
-pub fn solve(ir: &Ir, ep: &Episode, community: bool) -> Result<Schedule, LpError> {
+/// Solve one episode. `community = false` gives the selfish optimum. `others_kw` is the
+/// battery power (kW, + = charge) of `ir.others` per step, `steps × ir.others.len()`
+/// (see `baselines::others_power`).
+pub fn solve(
+    ir: &Ir,
+    ep: &Episode,
+    community: bool,
+    others_kw: &[f64],
+) -> Result<Schedule, LpError> {
     let n = ir.households;
     let steps = ir.steps_per_episode;
+    if others_kw.len() != steps * ir.others.len() {
+        return Err(LpError::Setup(format!(
+            "the fixed power of the {} households no agent controls covers {} values, not {} steps × {}",
+            ir.others.len(),
+            others_kw.len(),
+            steps,
+            ir.others.len()
+        )));
+    }
     let nf = ir.feeders;
     let dt = ir.dt_h;
     let steps_per_day = ((24.0 / dt).round() as usize).max(1);
@@ -67,7 +86,13 @@ pub fn solve(ir: &Ir, ep: &Episode, community: bool) -> Result<Schedule, LpError
     let base_dc = base_pk + if community { days } else { 0 };
     let use_demand = ir.demand_charge_per_kw_day > 0.0;
     let dcv = |d: usize, i: usize| base_dc + d * n + i;
-    let nvars = base_dc + if use_demand { days * n } else { 0 };
+    let base_settle = base_dc + if use_demand { days * n } else { 0 };
+    let (p_short, p_surplus) = (ir.settle_shortfall_per_kwh, ir.settle_surplus_per_kwh);
+    let settle = p_short > 0.0 || p_surplus > 0.0;
+    // Shortfall and surplus of household i's end energy against its start.
+    let short = |i: usize| base_settle + 2 * i;
+    let surplus = |i: usize| base_settle + 2 * i + 1;
+    let nvars = base_settle + if settle { 2 * n } else { 0 };
 
     let mut q = vec![0.0; nvars];
     let mut b = Builder {
@@ -167,6 +192,31 @@ pub fn solve(ir: &Ir, ep: &Episode, community: bool) -> Result<Schedule, LpError
                 .collect();
             r.push((pk(d), -1.0));
             b.rows_le.push((r, 0.0));
+        }
+    }
+    // Households no agent controls do what their fixed policy does.
+    for (j, &i) in ir.others.iter().enumerate() {
+        for t in 0..steps {
+            let p = others_kw[t * ir.others.len() + j];
+            b.rows_eq.push((vec![(v(t, i, PC), 1.0)], p.max(0.0)));
+            b.rows_eq.push((vec![(v(t, i, PD), 1.0)], (-p).max(0.0)));
+        }
+    }
+    // End of the episode: e_last − surplus + shortfall = e_start.
+    if settle && steps > 0 {
+        for i in 0..n {
+            q[short(i)] = p_short;
+            q[surplus(i)] = -p_surplus;
+            b.rows_eq.push((
+                vec![
+                    (v(steps - 1, i, E), 1.0),
+                    (surplus(i), -1.0),
+                    (short(i), 1.0),
+                ],
+                ir.energy_start[i],
+            ));
+            b.rows_le.push((vec![(short(i), -1.0)], 0.0));
+            b.rows_le.push((vec![(surplus(i), -1.0)], 0.0));
         }
     }
     if community {

@@ -1,7 +1,8 @@
 //! `gridc sim`'s computation: every baseline, the optimum and the selfish optimum over the
 //! chosen days, with KPIs, headline metrics and the CityLearn-style scorecard.
 
-use crate::baselines::{evaluate, lp, rules::Rule};
+use crate::baselines::{evaluate, lp};
+use crate::model::Rule;
 use crate::model::{Experiment, Scenario};
 use crate::sim::env::{Env, EnvError};
 use crate::sim::episode::episode;
@@ -96,10 +97,12 @@ pub fn simulate(
             .iter()
             .map(|&d| episode(s, exp, d, steps, horizon))
             .collect();
+        let others = crate::baselines::others_power(&mut env, days)?;
         for (name, community) in [("optimum", true), ("selfish_optimum", false)] {
             let schedules: Result<Vec<lp::Schedule>, lp::LpError> = episodes
                 .par_iter()
-                .map(|ep| lp::solve(&env.ir, ep, community))
+                .zip(&others)
+                .map(|(ep, fixed)| lp::solve(&env.ir, ep, community, fixed))
                 .collect();
             let schedules = schedules?;
             if community {

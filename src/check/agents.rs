@@ -6,7 +6,7 @@ use super::network::{Built, NameKind};
 use super::units::Dim;
 use super::{Ctx, DefKind};
 use crate::diag::{codes, did_you_mean, Diagnostic};
-use crate::model::{Agents, Communication, ControlSpec, Feature, Observation};
+use crate::model::{Agents, Communication, ControlSpec, Feature, Observation, Rule};
 use crate::source::{SourceId, Span};
 use crate::syntax::ast::{self, AgentStmt, AssetKind, CommValue, Item};
 
@@ -41,11 +41,13 @@ pub fn check_agents(
     let mut controls_stmt = None;
     let mut observe_stmt = None;
     let mut comm_stmt = None;
+    let mut others_stmt = None;
     for s in &a.stmts {
         let slot = match s {
             AgentStmt::Controls { .. } => &mut controls_stmt,
             AgentStmt::Observe(..) => &mut observe_stmt,
             AgentStmt::Communicate(..) => &mut comm_stmt,
+            AgentStmt::Others(..) => &mut others_stmt,
         };
         if let Some(prev) = slot.replace(s) {
             ctx.diags.push(
@@ -160,6 +162,32 @@ pub fn check_agents(
     if !ok {
         return None;
     }
+    let others = match others_stmt {
+        Some(AgentStmt::Others(rule, _)) => match Rule::parse_others(&rule.name) {
+            Some(r) => r,
+            None => {
+                let names = Rule::ALL.map(Rule::others_name);
+                let mut d = Diagnostic::error(
+                    codes::AGENTS,
+                    format!(
+                        "unknown policy `{}` for the households no agent controls",
+                        rule.name
+                    ),
+                )
+                .label(src, rule.span, "not a fixed policy");
+                d = match did_you_mean(&rule.name, names.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("policies: {}", names.join(", "))),
+                };
+                ctx.diags.push(d);
+                return None;
+            }
+        },
+        _ => Rule::NoBattery,
+    };
+    if others_stmt.is_none() {
+        warn_idle_batteries(ctx, src, built, &households);
+    }
     let obs_dim = observations.iter().map(|o| o.size).sum();
     let act_dim = specs.len() + communication.size();
     Some(Agents {
@@ -170,7 +198,39 @@ pub fn check_agents(
         communication,
         obs_dim,
         act_dim,
+        others,
     })
+}
+
+/// Batteries no agent controls stay idle unless `others follow …` says otherwise; say so,
+/// since an idle battery is easy to mistake for one the optimum may use.
+fn warn_idle_batteries(ctx: &mut Ctx, src: SourceId, built: &Built, agents: &[usize]) {
+    let idle: Vec<usize> = (0..built.households.len())
+        .filter(|i| !agents.contains(i) && !built.households[*i].batteries.is_empty())
+        .collect();
+    let Some(&first) = idle.first() else {
+        return;
+    };
+    let Some(array) = built
+        .arrays
+        .iter()
+        .find(|x| (x.first..x.first + x.count).contains(&first))
+    else {
+        return;
+    };
+    let name = &built.households[first].name;
+    let who = match idle.len() {
+        1 => format!("household `{name}` has a battery no agent controls: it stays"),
+        k => format!("{k} households (`{name}`, …) have batteries no agent controls: they stay"),
+    };
+    ctx.diags.push(
+        Diagnostic::warning(
+            codes::AGENTS,
+            format!("{who} idle in training, the baselines and the optimum"),
+        )
+        .label(src, array.span, "not agents")
+        .help("to drive them by a fixed policy, add `others follow greedy` (or `tou_rule`; `idle` silences this) to the agents block"),
+    );
 }
 
 fn feature_text(ctx: &Ctx, m: usize, f: &ast::Feature) -> String {

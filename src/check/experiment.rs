@@ -8,7 +8,7 @@ use super::units::{self, Dim};
 use super::Ctx;
 use crate::calendar::{civil_text, days_from_civil, days_in_month, year_of, year_start};
 use crate::diag::{codes, did_you_mean, Diagnostic};
-use crate::model::{Experiment, SweepAxis};
+use crate::model::{Experiment, Settlement, SweepAxis};
 use crate::source::{SourceId, Span};
 use crate::syntax::ast::{self, ExpStmt, Expr};
 
@@ -25,6 +25,7 @@ const SETTINGS: &[&str] = &[
     "train",
     "test",
     "sweep",
+    "end_energy",
 ];
 const MAX_SEEDS: f64 = 10_000.0;
 
@@ -80,6 +81,7 @@ pub fn check_experiment(
         seeds: 10,
         budget_steps: 100_000,
         sweeps: Vec::new(),
+        end_energy: None,
     };
     let mut seen: Vec<(String, Span)> = Vec::new();
     let mut train: Option<(Vec<(i64, i64, Span)>, Span)> = None;
@@ -507,6 +509,13 @@ fn setting(ctx: &mut Ctx, m: usize, x: &mut Experiment, name: &ast::Ident, value
                 }
             }
         }
+        "end_energy" => match end_energy(ctx, m, value) {
+            Some(rule) => {
+                x.end_energy = rule;
+                true
+            }
+            None => false,
+        },
         _ => {
             unknown_setting(ctx, src, name);
             false
@@ -514,7 +523,89 @@ fn setting(ctx: &mut Ctx, m: usize, x: &mut Experiment, name: &ast::Ident, value
     }
 }
 
-/// A positive whole number (counts: seeds, budget, households).
+const END_ENERGY_HELP: &str = "write `end_energy settle(0.15 $/kWh)`, \
+`end_energy settle(shortfall: 0.20 $/kWh, surplus: 0.10 $/kWh)` or `end_energy free`";
+
+/// `end_energy free | settle(price) | settle(shortfall: price, surplus: price)`:
+/// `Some(None)` is free, `None` an error (reported).
+fn end_energy(ctx: &mut Ctx, m: usize, value: &Expr) -> Option<Option<Settlement>> {
+    let src = ctx.modules[m].source;
+    let scope = Scope {
+        module: m,
+        params: &[],
+    };
+    let call = match value {
+        Expr::Path(p) if p.dotted() == "free" => return Some(None),
+        Expr::Call(c) if c.callee.name == "settle" => c,
+        _ => {
+            ctx.diags.push(
+                Diagnostic::error(codes::EXPERIMENT, "`end_energy` is `free` or `settle(...)`")
+                    .label(src, value.span(), "unknown end-of-episode rule")
+                    .help(END_ENERGY_HELP),
+            );
+            return None;
+        }
+    };
+    let named = |n: &str| {
+        call.args
+            .iter()
+            .find(|a| a.name.as_ref().is_some_and(|x| x.name == n))
+    };
+    let bad_shape = match call.args.as_slice() {
+        [one] => one.name.is_some(),
+        [_, _] => named("shortfall").is_none() || named("surplus").is_none(),
+        _ => true,
+    };
+    if bad_shape {
+        ctx.diags.push(
+            Diagnostic::error(
+                codes::EXPERIMENT,
+                "`settle` takes one price, or `shortfall:` and `surplus:` prices",
+            )
+            .label(src, call.span, "unexpected arguments")
+            .help(END_ENERGY_HELP),
+        );
+        return None;
+    }
+    let mut price = |arg: &ast::Arg, what: &str| -> Option<f64> {
+        let v = ctx.eval_const(scope, &arg.value, Dim::PRICE, what)?;
+        if v < 0.0 {
+            ctx.diags.push(
+                Diagnostic::error(codes::OUT_OF_RANGE, format!("{what} must not be negative"))
+                    .label(src, arg.value.span(), "negative"),
+            );
+            return None;
+        }
+        Some(v)
+    };
+    let (shortfall, surplus) = match (named("shortfall"), named("surplus")) {
+        (Some(a), Some(b)) => (
+            price(a, "the shortfall price"),
+            price(b, "the surplus price"),
+        ),
+        _ => {
+            let p = price(&call.args[0], "the settlement price");
+            (p, p)
+        }
+    };
+    let (shortfall, surplus) = (shortfall?, surplus?);
+    if surplus > shortfall {
+        let arg = named("surplus").unwrap_or(&call.args[0]);
+        ctx.diags.push(
+            Diagnostic::error(
+                codes::OUT_OF_RANGE,
+                "the surplus price must not exceed the shortfall price",
+            )
+            .label(src, arg.span, "above the shortfall price")
+            .help("a kWh above the start cannot be worth more than one below it (and only then is the optimum an exact LP)"),
+        );
+        return None;
+    }
+    Some(Some(Settlement {
+        shortfall_per_j: shortfall,
+        surplus_per_j: surplus,
+    }))
+}
 
 /// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
 fn date(ctx: &mut Ctx, src: SourceId, d: &ast::DateLit) -> Option<i64> {

@@ -1,8 +1,8 @@
 use super::Format;
-use crate::baselines::rules::Rule;
 use crate::baselines::simulate::{simulate, SimOptions, SimResults};
 use crate::calendar::{civil_from_days, date_of, days_from_civil};
 use crate::diag::{codes, render::render, Diagnostic};
+use crate::model::Rule;
 use crate::model::{Experiment, Scenario};
 use crate::source::{SourceFile, Sources, Span};
 use serde_json::json;
@@ -244,6 +244,11 @@ fn json_doc(s: &Scenario, exp: &Experiment, r: &SimResults) -> serde_json::Value
             "households": households,
             "feeders": feeders,
             "peak_charge_per_kw_day": s.network.peak_charge.as_ref().map(|p| p.rate_per_w_day * 1e3).unwrap_or(0.0),
+            "end_energy": exp.end_energy.map(|r| json!({
+                "shortfall_per_kwh": r.shortfall_per_j * 3.6e6,
+                "surplus_per_kwh": r.surplus_per_j * 3.6e6,
+            })),
+            "others_follow": s.agents.others.others_name(),
         },
         "results": r.results,
         "optimum_lp_objective": r.optimum_lp_objective,
@@ -251,6 +256,25 @@ fn json_doc(s: &Scenario, exp: &Experiment, r: &SimResults) -> serde_json::Value
         "individual_rationality": r.individual_rationality,
         "energy_balance_max_residual_kwh": r.energy_balance_max_residual_kwh,
     })
+}
+
+/// The experiment's end-of-episode rule in words.
+fn end_energy_text(exp: &Experiment) -> String {
+    use crate::check::units::{show, Dim};
+    match exp.end_energy {
+        None => "free (not valued: the starting charge can be sold)".into(),
+        Some(r) if r.shortfall_per_j == r.surplus_per_j => {
+            format!(
+                "settled at {} (in the cost)",
+                show(r.shortfall_per_j, Dim::PRICE)
+            )
+        }
+        Some(r) => format!(
+            "shortfall charged {}, surplus credited {} (in the cost)",
+            show(r.shortfall_per_j, Dim::PRICE),
+            show(r.surplus_per_j, Dim::PRICE)
+        ),
+    }
 }
 
 fn table(s: &Scenario, exp: &Experiment, r: &SimResults) -> String {
@@ -276,7 +300,7 @@ fn table(s: &Scenario, exp: &Experiment, r: &SimResults) -> String {
         s.households.len()
     ));
     out.push_str(&format!(
-        "{:<16} {:>11} {:>10} {:>10} {:>11} {:>11} {:>8} {:>9} {:>9} {:>7} {:>7}\n",
+        "{:<16} {:>11} {:>10} {:>10} {:>11} {:>11} {:>8} {:>9} {:>9} {:>7} {:>7} {:>10}\n",
         "policy",
         "cost $",
         "vs greedy",
@@ -287,7 +311,8 @@ fn table(s: &Scenario, exp: &Experiment, r: &SimResults) -> String {
         "overl kWh",
         "self-suff",
         "cycles",
-        "IR"
+        "IR",
+        "Δend kWh"
     ));
     let pct = |x: Option<f64>| {
         x.map(|v| format!("{:.1} %", v * 100.0))
@@ -296,7 +321,7 @@ fn table(s: &Scenario, exp: &Experiment, r: &SimResults) -> String {
     for name in &r.order {
         let k = &r.results[name].kpis;
         out.push_str(&format!(
-            "{:<16} {:>11.2} {:>10} {:>10} {:>11.1} {:>11.1} {:>8.2} {:>9.2} {:>9} {:>7.1} {:>7}\n",
+            "{:<16} {:>11.2} {:>10} {:>10} {:>11.1} {:>11.1} {:>8.2} {:>9.2} {:>9} {:>7.1} {:>7} {:>10.1}\n",
             name,
             k.cost,
             pct(k.cost_reduction_vs_greedy),
@@ -308,6 +333,7 @@ fn table(s: &Scenario, exp: &Experiment, r: &SimResults) -> String {
             pct(Some(k.self_sufficiency)),
             k.battery_cycles,
             pct(r.individual_rationality.get(name).copied()),
+            k.end_energy_change_kwh,
         ));
     }
     out.push('\n');
@@ -320,5 +346,20 @@ fn table(s: &Scenario, exp: &Experiment, r: &SimResults) -> String {
     }
     out.push_str("cost: community cost = bills + overload penalties + peak charges; vs greedy = (C_greedy − C)/|C_greedy|;\n");
     out.push_str("gap closed = (C_greedy − C)/(C_greedy − C_optimum); IR = share of households whose bill ≤ their greedy bill.\n");
+    out.push_str(&format!(
+        "Δend = Σ stored energy at the episodes' end − at their start; end energy: {}.\n",
+        end_energy_text(exp)
+    ));
+    if !s
+        .households
+        .iter()
+        .enumerate()
+        .all(|(i, h)| h.batteries.is_empty() || s.agents.households.contains(&i))
+    {
+        out.push_str(&format!(
+            "households no agent controls follow `{}` in every row.\n",
+            s.agents.others.others_name()
+        ));
+    }
     out
 }

@@ -1,9 +1,10 @@
 //! Greedy and the optimum on the test days: the anchors of every headline metric,
 //! computed once per scenario and shared by all runs on it.
 
+use crate::baselines::evaluate;
 use crate::baselines::simulate::{simulate, SimOptions};
-use crate::baselines::{evaluate, rules::Rule};
 use crate::experiment::error::RunError;
+use crate::model::Rule;
 use crate::model::{Experiment, Scenario};
 use crate::sim::coordination::{coordination as coordination_of, Coordination};
 use crate::sim::env::{Backend, Env};

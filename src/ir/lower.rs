@@ -95,6 +95,7 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
         .collect();
     let dt_h = exp.step_s / 3600.0;
     let steps_per_episode = (exp.episode_s / exp.step_s).round() as usize;
+    let others = (0..n).filter(|&i| !is_agent[i] && cap[i] > 0.0).collect();
     let program = vec![
         Stage::Map(household_kernel()),
         Stage::FeederSum {
@@ -134,8 +135,10 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
             (Field::SocMax, smax),
             (Field::ActionLow, lo),
             (Field::ActionHigh, hi),
+            (Field::EnergyStart, start.clone()),
         ],
         feeder_params: vec![(Field::Limit, limit), (Field::Penalty, penalty)],
+        others,
         energy_start: start,
         dt_h,
         steps_per_episode,
@@ -145,6 +148,10 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
             .as_ref()
             .map(|p| p.rate_per_w_day * 1e3)
             .unwrap_or(0.0),
+        settle_shortfall_per_kwh: exp
+            .end_energy
+            .map_or(0.0, |r| r.shortfall_per_j * J_PER_KWH),
+        settle_surplus_per_kwh: exp.end_energy.map_or(0.0, |r| r.surplus_per_j * J_PER_KWH),
         mix: s.reward.mix,
         agents: s.agents.households.len(),
         program,
@@ -214,7 +221,22 @@ fn household_kernel() -> Kernel {
     let energy_cost = k.sub(buy, sell);
     let energy_bill = k.mul(energy_cost, dt);
     let demand = k.mul(dcr, inc);
-    let bill = k.add(energy_bill, demand);
+    // End of the episode: shortfall below the start energy is charged, surplus credited
+    // (docs/semantics.md § End of an episode); EpisodeEnd is 0 before the last step.
+    let e0 = k.load(Field::EnergyStart);
+    let below = k.sub(e0, e2);
+    let short = k.max(below, zero);
+    let above = k.sub(e2, e0);
+    let surplus = k.max(above, zero);
+    let ps = k.scalar(Scalar::SettleShortfall);
+    let pu = k.scalar(Scalar::SettleSurplus);
+    let charge = k.mul(ps, short);
+    let credit = k.mul(pu, surplus);
+    let net_settle = k.sub(charge, credit);
+    let end = k.scalar(Scalar::EpisodeEnd);
+    let settlement = k.mul(end, net_settle);
+    let running = k.add(energy_bill, demand);
+    let bill = k.add(running, settlement);
     // Runtime checks: finite results, energy inside the soc bounds (1e-9 relative slack).
     let one = k.c(1.0);
     let cap1 = k.max(cap, one);
@@ -237,6 +259,7 @@ fn household_kernel() -> Kernel {
     k.store(Field::ExportKw, x);
     k.store(Field::PeakImportToday, peak2);
     k.store(Field::Bill, bill);
+    k.store(Field::Settlement, settlement);
     k.finish()
 }
 

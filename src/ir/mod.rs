@@ -30,6 +30,8 @@ pub enum Field {
     SocMax,
     ActionLow,
     ActionHigh,
+    /// Stored energy at the episode start (kWh), the reference of the end-of-episode rule.
+    EnergyStart,
     // Household inputs (exogenous, set every step).
     Action,
     LoadKw,
@@ -43,6 +45,8 @@ pub enum Field {
     ImportKw,
     ExportKw,
     Bill,
+    /// The end-of-episode settlement inside `Bill` ($; 0 before the last step).
+    Settlement,
     Reward,
     // Feeder parameters, inputs and outputs.
     Limit,
@@ -63,6 +67,11 @@ pub enum Scalar {
     Mix,
     /// Number of agents, for rewards that divide by it.
     Count,
+    /// 1 on the last step of the episode, else 0 (set by the environment).
+    EpisodeEnd,
+    /// `end_energy settle(shortfall: …, surplus: …)` in $/kWh (0 when free).
+    SettleShortfall,
+    SettleSurplus,
     // Computed by the community kernel.
     BusImportKw,
     PeakToday,
@@ -159,12 +168,17 @@ pub struct Ir {
     /// Household parameter arrays (Capacity, PowerRating, ...).
     pub household_params: Vec<(Field, Vec<f64>)>,
     pub feeder_params: Vec<(Field, Vec<f64>)>,
+    /// Households with a battery that no agent controls (they follow `agents.others`).
+    pub others: Vec<usize>,
     /// Start state of charge (kWh) per household.
     pub energy_start: Vec<f64>,
     pub dt_h: f64,
     pub steps_per_episode: usize,
     pub demand_charge_per_kw_day: f64,
     pub peak_charge_per_kw_day: f64,
+    /// End-of-episode settlement prices ($/kWh of stored energy below / above the start).
+    pub settle_shortfall_per_kwh: f64,
+    pub settle_surplus_per_kwh: f64,
     pub mix: f64,
     pub agents: usize,
     /// The step program, in order.

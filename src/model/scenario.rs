@@ -232,6 +232,50 @@ pub struct Agents {
     pub communication: Communication,
     pub obs_dim: usize,
     pub act_dim: usize,
+    /// The fixed policy of every household that is not an agent (`others follow …`;
+    /// default idle), applied alike by the environment, the baselines and the optimum.
+    pub others: Rule,
+}
+
+/// A fixed battery policy (docs/semantics.md § Baselines): the rule baselines and the
+/// policy of households no agent controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// a = 0: the battery stays idle (`no_battery` as a baseline, `idle` for others).
+    NoBattery,
+    /// Charge from own PV surplus, discharge to cover own deficit.
+    Greedy,
+    /// Charge in the day's cheapest import-price steps — spread evenly so the battery is
+    /// full when the cheap window ends — discharge to cover own deficit in the dearest
+    /// ones, store PV surplus otherwise.
+    TouRule,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 3] = [Rule::NoBattery, Rule::Greedy, Rule::TouRule];
+
+    /// The baseline's name (`baselines [...]`, `gridc sim --baseline`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::NoBattery => "no_battery",
+            Rule::Greedy => "greedy",
+            Rule::TouRule => "tou_rule",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.name() == s)
+    }
+    /// The name in `others follow …` (`idle` reads better than `no_battery` there).
+    pub fn others_name(self) -> &'static str {
+        match self {
+            Rule::NoBattery => "idle",
+            r => r.name(),
+        }
+    }
+    pub fn parse_others(s: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.others_name() == s)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -342,6 +386,20 @@ pub struct Experiment {
     pub seeds: u32,
     pub budget_steps: u64,
     pub sweeps: Vec<SweepAxis>,
+    /// How the energy left in the batteries at the end of an episode is valued
+    /// (`end_energy`); `None` leaves it free (docs/semantics.md § End of an episode).
+    pub end_energy: Option<Settlement>,
+}
+
+/// `end_energy settle(…)`: on the last step of an episode each household's bill is charged
+/// `shortfall` per unit of stored energy below its start and credited `surplus` per unit
+/// above it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Settlement {
+    /// $ per J below the start.
+    pub shortfall_per_j: f64,
+    /// $ per J above the start (≤ shortfall, so the rule is convex and the LP exact).
+    pub surplus_per_j: f64,
 }
 
 impl Experiment {

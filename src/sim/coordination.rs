@@ -110,6 +110,7 @@ mod tests {
             feeder: "f".into(),
             feeder_flow_kw: 0.0,
             bill: 0.0,
+            settlement: 0.0,
         }
     }
 

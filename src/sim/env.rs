@@ -65,6 +65,8 @@ pub struct Env<'s> {
     obs_in: ObsInputs,
     /// Per-household actions of the agent-level step (reused; non-agents stay 0).
     per_house: Vec<f64>,
+    /// Households with a battery that no agent controls: they follow `agents.others`.
+    others: Vec<usize>,
 }
 
 impl<'s> Env<'s> {
@@ -133,6 +135,7 @@ impl<'s> Env<'s> {
             .unwrap_or(0);
         let k = scenario.agents.communication.size();
         let agents = scenario.agents.households.len();
+        let others = ir.others.clone();
         Ok(Env {
             scenario,
             exp,
@@ -147,6 +150,7 @@ impl<'s> Env<'s> {
             engine,
             obs_in: ObsInputs::default(),
             per_house: vec![0.0; batch * ir.households],
+            others,
             ir,
         })
     }
@@ -165,6 +169,10 @@ impl<'s> Env<'s> {
     }
     pub fn agents(&self) -> usize {
         self.scenario.agents.households.len()
+    }
+    /// Households with a battery that no agent controls (they follow `agents.others`).
+    pub fn others(&self) -> &[usize] {
+        &self.others
     }
 
     /// Start one episode per environment on the given days (`days.len() == batch`).
@@ -212,6 +220,9 @@ impl<'s> Env<'s> {
             self.m.scalar[Scalar::PriceImport as usize][b] = ep.price_import[t];
             self.m.scalar[Scalar::PriceExport as usize][b] = ep.price_export[t];
         }
+        // The end-of-episode rule applies on the last step only.
+        let last = if self.t + 1 == self.steps() { 1.0 } else { 0.0 };
+        self.m.s_mut(Scalar::EpisodeEnd).fill(last);
         // Daily charges restart at every midnight inside an episode.
         let steps_per_day = (24.0 / self.ir.dt_h).round() as usize;
         if self.t > 0 && steps_per_day > 0 && self.t % steps_per_day == 0 {
@@ -221,7 +232,9 @@ impl<'s> Env<'s> {
     }
 
     /// Step with one action per household (`batch × households`, fractions of rated
-    /// power). Baselines and the optimum's replay drive the environment this way.
+    /// power). Baselines and the optimum's replay drive the environment this way. The
+    /// households no agent controls follow `agents.others` whatever `actions` says, so
+    /// every policy (and the optimum) meets them doing the same thing.
     pub fn step_households(&mut self, actions: &[f64]) -> Result<bool, EnvError> {
         if self.t >= self.steps() {
             return Err(EnvError::Done);
@@ -239,7 +252,17 @@ impl<'s> Env<'s> {
                 value: *value,
             });
         }
+        let fixed = (!self.others.is_empty()).then(|| self.scenario.agents.others.actions(self));
         self.m.h_mut(Field::Action).copy_from_slice(actions);
+        if let Some(fixed) = fixed {
+            let (n, batch) = (self.ir.households, self.m.batch);
+            let action = self.m.h_mut(Field::Action);
+            for b in 0..batch {
+                for &i in &self.others {
+                    action[b * n + i] = fixed[b * n + i];
+                }
+            }
+        }
         let flags = match self.engine {
             Engine::Native => super::native::step(&mut self.m, &self.ir),
             _ => self.m.step(&self.ir),
@@ -263,7 +286,7 @@ impl<'s> Env<'s> {
     }
 
     /// Agent-level step (DESIGN §5): `actions` is `batch × agents × act_dim` (controls,
-    /// then message values). Non-agent households keep their batteries idle. Returns the
+    /// then message values). Non-agent households follow `agents.others`. Returns the
     /// next observations, per-agent rewards (`batch × agents`) and done.
     pub fn step(&mut self, actions: &[f32]) -> Result<(Vec<f32>, Vec<f32>, bool), EnvError> {
         let (mut obs, mut rewards) = (Vec::new(), Vec::new());

@@ -51,6 +51,8 @@ impl Machine {
             m.scalar[Scalar::DemandChargeRate as usize][b] = ir.demand_charge_per_kw_day;
             m.scalar[Scalar::PeakChargeRate as usize][b] = ir.peak_charge_per_kw_day;
             m.scalar[Scalar::Mix as usize][b] = ir.mix;
+            m.scalar[Scalar::SettleShortfall as usize][b] = ir.settle_shortfall_per_kwh;
+            m.scalar[Scalar::SettleSurplus as usize][b] = ir.settle_surplus_per_kwh;
             m.scalar[Scalar::Count as usize][b] = ir.agents as f64;
         }
         m

@@ -22,6 +22,8 @@ pub struct TraceRow {
     pub feeder: String,
     pub feeder_flow_kw: f64,
     pub bill: f64,
+    /// The end-of-episode settlement inside `bill` ($; 0 before the last step).
+    pub settlement: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,8 @@ pub struct Recorder {
     emissions: f64,
     has_carbon: bool,
     reward_sum: f64,
+    settlement: f64,
+    end_energy_change: f64,
     episodes: usize,
     prev_bus: Vec<Option<f64>>,
     pub max_residual_kwh: f64,
@@ -95,7 +99,12 @@ impl Recorder {
                 let imp = m.h(Field::ImportKw, b, i);
                 let exp = m.h(Field::ExportKw, b, i);
                 let bill = m.h(Field::Bill, b, i);
+                let settlement = m.h(Field::Settlement, b, i);
                 let e = m.h(Field::Energy, b, i);
+                self.settlement += settlement;
+                if t + 1 == env.steps() {
+                    self.end_energy_change += e - ir.energy_start[i];
+                }
                 let e0 = energy_before[b * n + i];
                 self.bills[i] += bill;
                 self.import_kwh[i] += imp * dt;
@@ -133,6 +142,7 @@ impl Recorder {
                         feeder: env.scenario.network.feeders[f].name.clone(),
                         feeder_flow_kw: m.fd(Field::FlowKw, b, f),
                         bill,
+                        settlement,
                     });
                 }
             }
@@ -208,6 +218,8 @@ impl Recorder {
             } else {
                 0.0
             },
+            settlement: self.settlement,
+            end_energy_change_kwh: self.end_energy_change,
             episodes: self.episodes,
             bills: self.bills.clone(),
             cost_reduction_vs_greedy: None,
@@ -239,6 +251,12 @@ pub struct Kpis {
     pub bill_gini: f64,
     /// Mean over agents and episodes of the summed per-step reward.
     pub mean_episode_reward: f64,
+    /// Σ end-of-episode settlements, inside `cost` ($; `end_energy`).
+    #[serde(default)]
+    pub settlement: f64,
+    /// Σ over episodes and batteries of end − start stored energy (kWh).
+    #[serde(default)]
+    pub end_energy_change_kwh: f64,
     pub episodes: usize,
     /// Per-household bills ($), in household order (not serialised).
     #[serde(skip)]

@@ -8,3 +8,4 @@ pub mod jit;
 pub mod kpi;
 pub mod native;
 pub mod obs;
+pub mod rules;

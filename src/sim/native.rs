@@ -138,6 +138,7 @@ pub fn step(m: &mut Machine, ir: &Ir) -> u32 {
         Field::ImportKw,
         Field::ExportKw,
         Field::Bill,
+        Field::Settlement,
         Field::Reward,
     ];
     let mut taken: Vec<Vec<f64>> = outs
@@ -145,7 +146,7 @@ pub fn step(m: &mut Machine, ir: &Ir) -> u32 {
         .map(|f| std::mem::take(&mut m.house[h(*f)]))
         .collect();
     let flags = match &mut taken[..] {
-        [energy, peak, battery, net, import, export, bill, reward] => {
+        [energy, peak, battery, net, import, export, bill, settlement, reward] => {
             let mut flags = 0u32;
             for b in 0..batch {
                 flags |= env_step(
@@ -160,6 +161,7 @@ pub fn step(m: &mut Machine, ir: &Ir) -> u32 {
                         import: &mut import[b * n..(b + 1) * n],
                         export: &mut export[b * n..(b + 1) * n],
                         bill: &mut bill[b * n..(b + 1) * n],
+                        settlement: &mut settlement[b * n..(b + 1) * n],
                         reward: &mut reward[b * n..(b + 1) * n],
                     },
                     nf,
@@ -184,6 +186,7 @@ struct Rows<'a> {
     import: &'a mut [f64],
     export: &'a mut [f64],
     bill: &'a mut [f64],
+    settlement: &'a mut [f64],
     reward: &'a mut [f64],
 }
 
@@ -209,6 +212,12 @@ fn env_step(m: &mut Machine, ir: &Ir, b: usize, o: Rows, nf: usize) -> u32 {
     let (ec_r, ed_r) = (row(Field::EtaCharge), row(Field::EtaDischarge));
     let (smin_r, smax_r) = (row(Field::SocMin), row(Field::SocMax));
     let (load, pv) = (row(Field::LoadKw), row(Field::PvKw));
+    let start = row(Field::EnergyStart);
+    let (end, ps, pu) = (
+        sc(Scalar::EpisodeEnd),
+        sc(Scalar::SettleShortfall),
+        sc(Scalar::SettleSurplus),
+    );
     let mut bills = -0.0; // `Iterator::sum` starts at −0.0: same bits as the interpreter
     for i in 0..n {
         let a = sel_min(sel_max(act[i], lo[i]), hi[i]);
@@ -231,7 +240,9 @@ fn env_step(m: &mut Machine, ir: &Ir, b: usize, o: Rows, nf: usize) -> u32 {
         let exp = sel_max(-n_kw, 0.0);
         let peak = o.peak[i];
         let inc = sel_max(imp - peak, 0.0);
-        let bill = (pi * imp - pe * exp) * dt + dcr * inc;
+        let settlement =
+            end * (ps * sel_max(start[i] - e2, 0.0) - pu * sel_max(e2 - start[i], 0.0));
+        let bill = (pi * imp - pe * exp) * dt + dcr * inc + settlement;
         let tol = 1e-9 * sel_max(cap, 1.0);
         if !e2.is_finite() || !n_kw.is_finite() || !bill.is_finite() {
             flags |= crate::ir::FLAG_NON_FINITE;
@@ -246,6 +257,7 @@ fn env_step(m: &mut Machine, ir: &Ir, b: usize, o: Rows, nf: usize) -> u32 {
         o.export[i] = exp;
         o.peak[i] = sel_max(peak, imp);
         o.bill[i] = bill;
+        o.settlement[i] = settlement;
         bills += bill;
     }
     // Feeder flows: own households, then children into parents.

@@ -436,13 +436,15 @@ pub enum AgentStmt {
     },
     Observe(Vec<Feature>, Span),
     Communicate(CommValue, Span),
+    /// `others follow <rule>`: the policy of the households that are not agents.
+    Others(Ident, Span),
 }
 
 impl AgentStmt {
     pub fn span(&self) -> Span {
         match self {
             AgentStmt::Controls { span, .. } => *span,
-            AgentStmt::Observe(_, s) | AgentStmt::Communicate(_, s) => *s,
+            AgentStmt::Observe(_, s) | AgentStmt::Communicate(_, s) | AgentStmt::Others(_, s) => *s,
         }
     }
 }

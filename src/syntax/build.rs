@@ -71,6 +71,7 @@ fn is_keyword(r: Rule) -> bool {
             | kw_experiment
             | kw_export
             | kw_feeder
+            | kw_follow
             | kw_from
             | kw_gridc
             | kw_import
@@ -80,6 +81,7 @@ fn is_keyword(r: Rule) -> bool {
             | kw_network
             | kw_observe
             | kw_on
+            | kw_others
             | kw_peak_charge
             | kw_per
             | kw_profile
@@ -510,6 +512,10 @@ impl Builder<'_> {
             Rule::communicate => {
                 let v = significant(p).next().expect("communicate value");
                 AgentStmt::Communicate(self.comm_value(v), span)
+            }
+            Rule::others => {
+                let rule = significant(p).next().expect("others rule");
+                AgentStmt::Others(self.ident(rule), span)
             }
             r => unreachable!("agents statement {r:?}"),
         }

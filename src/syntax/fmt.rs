@@ -505,6 +505,7 @@ impl<'a> Fmt<'a> {
                     }
                     self.push(&s);
                 }
+                AgentStmt::Others(rule, _) => self.push(&format!("others follow {}", rule.name)),
             },
             Node::Exp(s) => match s {
                 ExpStmt::Days { train, ranges, .. } => {

@@ -37,7 +37,7 @@ fn describe(rule: Rule) -> Option<String> {
         setting | list_setting | days => "an experiment setting",
         import_price | export_price | demand_charge | carbon => "a tariff statement",
         bus | feeder | peak_charge | net_tariff | instance => "a network statement",
-        controls | observe | communicate => "an agents statement",
+        controls | observe | communicate | others => "an agents statement",
         load_asset | solar_asset | battery_asset => "an asset (`load`, `solar` or `battery`)",
         _ => {
             let rule_name = format!("{rule:?}");

@@ -26,7 +26,7 @@ syn sync minlines=200
 let s:unit_atom = '\%(kWh\|MWh\|GWh\|Wh\|kWp\|MWp\|Wp\|kW\|MW\|GW\|W\|\$\|ct\|kg\|g\|min\|h\|steps\|step\|s\|d\|%\)\%([A-Za-z0-9_]\)\@!\%(\^-\=\d\)\='
 let s:unit = s:unit_atom . '\%([ \t]*[/*·][ \t]*' . s:unit_atom . '\)*'
 let s:kw_item = 'gridc\|import\|as\|profile\|tariff\|template\|network\|agents\|reward\|experiment'
-let s:kw_other = 'csv\|list\|unit\|schedule\|export\|demand_charge\|carbon\|per\|load\|solar\|battery\|bus\|feeder\|from\|to\|on\|peak_charge\|each\|controls\|in\|observe\|communicate\|train\|test\|days\|sweep'
+let s:kw_other = 'csv\|list\|unit\|schedule\|export\|demand_charge\|carbon\|per\|load\|solar\|battery\|bus\|feeder\|from\|to\|on\|peak_charge\|each\|controls\|in\|observe\|communicate\|others\|follow\|train\|test\|days\|sweep'
 let s:dotted = '\h\w*\%(\.\h\w*\)*'
 
 " Any character outside the language (outside strings and comments).

@@ -2,14 +2,15 @@
 //! test day's feeder flow for greedy, each algorithm's seed-0 policy and the optimum.
 
 use super::{axes, costs, estimate, Report};
+use crate::baselines::evaluate;
 use crate::baselines::simulate::{simulate, SimOptions};
-use crate::baselines::{evaluate, rules::Rule};
 use crate::experiment::checkpoint;
 use crate::experiment::error::RunError;
 use crate::experiment::exec;
 use crate::experiment::plan::CheckedPoint;
 use crate::experiment::results::{PointResults, Results};
 use crate::ir::Field;
+use crate::model::Rule;
 use crate::plot::{self as plots, Band, Bar, DayTrace, FrontPoint, Series};
 use crate::sim::env::{Backend, Env};
 use crate::sim::kpi::TraceRow;

@@ -1,35 +1,12 @@
-//! Rule-based baselines, evaluated through the same `Env` and KPI code as learned agents.
+//! The fixed battery policies (`model::Rule`): the rule baselines, and the policy of the
+//! households no agent controls (`others follow …`), which the environment applies itself.
 //! Each returns one action per household (fraction of rated power, + = charge).
 
 use crate::ir::Field;
+use crate::model::Rule;
 use crate::sim::env::Env;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// a = 0: batteries idle.
-    NoBattery,
-    /// Charge from own PV surplus, discharge to cover own deficit.
-    Greedy,
-    /// Charge in the day's cheapest import-price steps — spread evenly so the battery is
-    /// full when the cheap window ends — discharge to cover own deficit in the dearest
-    /// ones, store PV surplus otherwise.
-    TouRule,
-}
-
 impl Rule {
-    pub fn name(self) -> &'static str {
-        match self {
-            Rule::NoBattery => "no_battery",
-            Rule::Greedy => "greedy",
-            Rule::TouRule => "tou_rule",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Rule> {
-        [Rule::NoBattery, Rule::Greedy, Rule::TouRule]
-            .into_iter()
-            .find(|r| r.name() == s)
-    }
-
     /// Actions for every household of every environment at the env's current step.
     pub fn actions(self, env: &Env) -> Vec<f64> {
         let n = env.ir.households;
