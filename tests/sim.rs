@@ -311,6 +311,27 @@ fn the_optimum_beats_every_baseline_on_every_test_day_and_replays_exactly() {
     }
 }
 
+/// The cheapest community cost of a one-household, two-step episode over every pair of
+/// actions on a grid of `levels` values in [−1, 1] (one environment per pair).
+fn brute_force_two_steps(s: &Scenario, levels: usize) -> f64 {
+    let grid: Vec<f64> = (0..levels)
+        .map(|k| -1.0 + 2.0 * k as f64 / (levels - 1) as f64)
+        .collect();
+    let batch = levels * levels;
+    let mut env = Env::new(s, &s.experiments[0], batch).expect("env");
+    env.reset(&vec![0; batch]);
+    let first: Vec<f64> = (0..batch).map(|b| grid[b / levels]).collect();
+    let second: Vec<f64> = (0..batch).map(|b| grid[b % levels]).collect();
+    let mut cost = vec![0.0; batch];
+    for actions in [first, second] {
+        env.step_households(&actions).expect("step");
+        for (b, c) in cost.iter_mut().enumerate() {
+            *c += env.m.s(Scalar::CommunityCost, b);
+        }
+    }
+    cost.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
 #[test]
 fn the_lp_agrees_with_brute_force_on_a_tiny_instance() {
     // One household, 2 steps of 12 h, import 0.10 then 0.50 $/kWh (schedule), load 2 kW,
@@ -326,23 +347,7 @@ fn the_lp_agrees_with_brute_force_on_a_tiny_instance() {
         experiment e { step 12 h; episode 24 h; train days 2023-01-01; test days 2023-01-02 }\n";
     let s = scenario(text);
     let exp = &s.experiments[0];
-    let levels = 201;
-    let grid: Vec<f64> = (0..levels)
-        .map(|k| -1.0 + 2.0 * k as f64 / (levels - 1) as f64)
-        .collect();
-    let batch = levels * levels;
-    let mut env = Env::new(&s, exp, batch).expect("env");
-    env.reset(&vec![0; batch]);
-    let first: Vec<f64> = (0..batch).map(|b| grid[b / levels]).collect();
-    let second: Vec<f64> = (0..batch).map(|b| grid[b % levels]).collect();
-    let mut cost = vec![0.0; batch];
-    for actions in [first, second] {
-        env.step_households(&actions).expect("step");
-        for (b, c) in cost.iter_mut().enumerate() {
-            *c += env.m.s(Scalar::CommunityCost, b);
-        }
-    }
-    let brute = cost.iter().copied().fold(f64::INFINITY, f64::min);
+    let brute = brute_force_two_steps(&s, 201);
     let ep = episode(&s, exp, 0, 2, 0);
     let mut env1 = Env::new(&s, exp, 1).expect("env");
     let opt = lp::solve(&env1.ir, &ep, true, &[]).expect("LP");
@@ -554,23 +559,7 @@ fn the_lp_agrees_with_brute_force_under_a_settlement() {
         "settle(shortfall: 0.60 $/kWh, surplus: 0.05 $/kWh)",
     ));
     let exp = &s.experiments[0];
-    let levels = 401;
-    let grid: Vec<f64> = (0..levels)
-        .map(|k| -1.0 + 2.0 * k as f64 / (levels - 1) as f64)
-        .collect();
-    let batch = levels * levels;
-    let mut env = Env::new(&s, exp, batch).expect("env");
-    env.reset(&vec![0; batch]);
-    let first: Vec<f64> = (0..batch).map(|b| grid[b / levels]).collect();
-    let second: Vec<f64> = (0..batch).map(|b| grid[b % levels]).collect();
-    let mut cost = vec![0.0; batch];
-    for actions in [first, second] {
-        env.step_households(&actions).expect("step");
-        for (b, c) in cost.iter_mut().enumerate() {
-            *c += env.m.s(Scalar::CommunityCost, b);
-        }
-    }
-    let brute = cost.iter().copied().fold(f64::INFINITY, f64::min);
+    let brute = brute_force_two_steps(&s, 401);
     let env1 = Env::new(&s, exp, 1).expect("env");
     let opt = lp::solve(&env1.ir, &episode(&s, exp, 0, 2, 0), true, &[]).expect("LP");
     let by_hand = 0.10 * (2.0 + 5.0 / (0.9 * 12.0)) * 12.0 + 0.50 * (2.0 - 0.375) * 12.0;
