@@ -187,7 +187,6 @@ fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> 
     let mut flows = std::collections::BTreeMap::<(u32, usize, usize), f64>::new();
     let mut bus = std::collections::BTreeMap::<(u32, usize), f64>::new();
     let steps = (exp.episode_s / exp.step_s).round() as usize;
-    let mut settled = 0.0;
     for r in &trace {
         let h = s
             .households
@@ -208,7 +207,6 @@ fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> 
             (r.settlement - settlement).abs() < 1e-9,
             "{r:?}: settlement {settlement}"
         );
-        settled += settlement.abs();
         cost += (r.price_import * r.import_kw - r.price_export * r.export_kw) * dt + settlement;
         assert!(
             (r.bill
@@ -245,7 +243,6 @@ fn check_invariants(s: &Scenario, days: &[u32], policy: &mut dyn FnMut(&Env) -> 
         "trace cost {cost} vs KPI cost {}",
         k.cost
     );
-    let _ = settled;
     k.cost
 }
 

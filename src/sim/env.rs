@@ -65,8 +65,6 @@ pub struct Env<'s> {
     obs_in: ObsInputs,
     /// Per-household actions of the agent-level step (reused; non-agents stay 0).
     per_house: Vec<f64>,
-    /// Households with a battery that no agent controls: they follow `agents.others`.
-    others: Vec<usize>,
 }
 
 impl<'s> Env<'s> {
@@ -135,7 +133,6 @@ impl<'s> Env<'s> {
             .unwrap_or(0);
         let k = scenario.agents.communication.size();
         let agents = scenario.agents.households.len();
-        let others = ir.others.clone();
         Ok(Env {
             scenario,
             exp,
@@ -150,7 +147,6 @@ impl<'s> Env<'s> {
             engine,
             obs_in: ObsInputs::default(),
             per_house: vec![0.0; batch * ir.households],
-            others,
             ir,
         })
     }
@@ -172,7 +168,7 @@ impl<'s> Env<'s> {
     }
     /// Households with a battery that no agent controls (they follow `agents.others`).
     pub fn others(&self) -> &[usize] {
-        &self.others
+        &self.ir.others
     }
 
     /// Start one episode per environment on the given days (`days.len() == batch`).
@@ -252,13 +248,13 @@ impl<'s> Env<'s> {
                 value: *value,
             });
         }
-        let fixed = (!self.others.is_empty()).then(|| self.scenario.agents.others.actions(self));
+        let fixed = (!self.ir.others.is_empty()).then(|| self.scenario.agents.others.actions(self));
         self.m.h_mut(Field::Action).copy_from_slice(actions);
         if let Some(fixed) = fixed {
             let (n, batch) = (self.ir.households, self.m.batch);
             let action = self.m.h_mut(Field::Action);
             for b in 0..batch {
-                for &i in &self.others {
+                for &i in &self.ir.others {
                     action[b * n + i] = fixed[b * n + i];
                 }
             }
