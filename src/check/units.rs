@@ -234,4 +234,14 @@ mod tests {
         assert_eq!(d.preferred_unit().0, "kWh^2");
         assert_eq!(Dim::MONEY.div(Dim::TIME).preferred_unit().0, "$/h");
     }
+
+    #[test]
+    fn every_unit_the_grammar_reads_has_a_dimension_and_parses() {
+        for name in crate::syntax::UNIT_NAMES {
+            assert!(atom(name).is_some(), "`{name}` has no dimension");
+            let value = format!("2 {name}");
+            let parsed = crate::syntax::parse_value(&value, crate::source::SourceId(0));
+            assert!(parsed.is_ok(), "`{value}` does not parse");
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["0.1"];
 /// Parse a whole file. Returns every item that parsed and a diagnostic for every item
 /// that did not.
 pub fn parse_file(text: &str, source: SourceId) -> (File, Vec<Diagnostic>) {
+    pest::set_error_detail(true);
     let split = split::split(text);
     let mut file = File {
         comments: split

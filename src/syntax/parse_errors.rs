@@ -5,6 +5,7 @@
 use super::parse::Rule;
 use crate::diag::{codes, Diagnostic};
 use crate::source::{SourceId, Span};
+use super::UNIT_NAMES;
 
 fn describe(rule: Rule) -> Option<String> {
     use Rule::*;
@@ -47,6 +48,16 @@ fn describe(rule: Rule) -> Option<String> {
     Some(s.to_string())
 }
 
+/// A literal pest tried (as pest displays it), if it is punctuation that separates or
+/// closes something — what a user leaves out. Openers, unit names and keywords are
+/// already named by the rules pest tried ("an expression", "a unit such as `kWh`").
+fn describe_token(token: String) -> Option<String> {
+    const CLOSERS: &[&str] = &[",", ";", "}", ")", "]", "=", "=>", "..", ":", "\"", "*/"];
+    CLOSERS
+        .contains(&token.as_str())
+        .then(|| format!("`{token}`"))
+}
+
 fn join_alternatives(mut items: Vec<String>) -> String {
     items.dedup();
     match items.len() {
@@ -81,39 +92,49 @@ pub(super) fn syntax_error(
     source: SourceId,
     code: crate::diag::Code,
 ) -> Diagnostic {
-    let pos = match e.location {
+    let rule_pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     }
     .min(text.len());
+    // pest places the error at the furthest *rule* attempt; a literal (`,`, `;`, `}`) tried
+    // further on is only in the parse attempts. The further position is the real cause:
+    // `observe { a b }` fails at `b`, not at `observe`.
+    let (token_pos, tokens) = match e.parse_attempts() {
+        Some(a) => {
+            let mut tokens: Vec<String> = a
+                .expected_tokens()
+                .iter()
+                .filter_map(|t| describe_token(t.to_string()))
+                .collect();
+            tokens.dedup();
+            (a.max_position.min(text.len()), tokens)
+        }
+        None => (rule_pos, Vec::new()),
+    };
+    if let Some(d) = unterminated(text, rule_pos, token_pos, &tokens, base, source, code) {
+        return d;
+    }
+    let pos = if token_pos > rule_pos && !tokens.is_empty() {
+        token_pos
+    } else {
+        rule_pos
+    };
     if let Some(d) = unknown_unit_before(text, pos, base, source) {
         return d;
     }
-    let expected = match &e.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut v: Vec<String> = positives.iter().filter_map(|r| describe(*r)).collect();
-            v.sort();
-            v
+    let mut expected = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } if pos == rule_pos => {
+            positives.iter().filter_map(|r| describe(*r)).collect()
         }
+        pest::error::ErrorVariant::ParsingError { .. } => Vec::new(),
         pest::error::ErrorVariant::CustomError { message } => vec![message.clone()],
     };
-    let (found, len) = found_token(text, pos);
-    // A quote that starts a string never closed on its line (a closed string at the error
-    // position is an ordinary syntax error).
-    let line_rest = text[pos..].split('\n').next().unwrap_or("");
-    if found == "`\"`" && !line_rest[1..].contains('"') {
-        let end = text[pos..]
-            .find('\n')
-            .map(|i| pos + i)
-            .unwrap_or(text.len());
-        return Diagnostic::error(code, "unterminated string")
-            .label(
-                source,
-                Span::new(base + pos, base + end),
-                "this string has no closing `\"`",
-            )
-            .help("strings end on the same line with `\"`");
+    if pos == token_pos {
+        expected.extend(tokens.iter().cloned());
     }
+    expected.sort();
+    let (found, len) = found_token(text, pos);
     let expected = join_alternatives(expected);
     let span = Span::new(base + pos, base + pos + len);
     let mut d = Diagnostic::error(code, format!("expected {expected}, found {found}")).label(
@@ -121,71 +142,198 @@ pub(super) fn syntax_error(
         span,
         format!("expected {expected}"),
     );
+    let found_number = text[pos..].starts_with(|c: char| c.is_ascii_digit());
+    let found_word = text[pos..].starts_with(|c: char| c.is_alphanumeric());
+    // `capacity kWh 10`: a unit that follows a name (not a number or a `/`) before a number.
+    let before = text[..pos].trim_end();
+    let unit_before = before
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '$' || c == '%'))
+        .next()
+        .filter(|w| UNIT_NAMES.contains(w))
+        .filter(|w| {
+            let ahead = before[..before.len() - w.len()].trim_end();
+            ahead.ends_with(|c: char| c.is_alphabetic())
+        });
     if found == "end of file" || found.starts_with("`}`") && expected.contains("expression") {
         d = d.help("the item ends early: is a value or a closing bracket missing?");
+    } else if let (Some(unit), true) = (unit_before, found_number) {
+        let number: String = text[pos..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        d = d.help(format!(
+            "a number comes before its unit: write `{number} {unit}`"
+        ));
+    } else if let Some(sep) = [",", ";"]
+        .into_iter()
+        .find(|s| expected.contains(&format!("`{s}`")))
+    {
+        if found_word {
+            d = d.help(format!("is a `{sep}` missing before {found}?"));
+        }
     }
     d
 }
 
-/// `10 kwh`: a number followed on its line by a word that looks like a misspelt unit.
-/// pest reports such errors later on the line; name the real cause.
+/// A string or a block comment that never closes: name the opening, not the place where
+/// pest ran out of input. `rule_pos` is where pest's rules failed (at an opening `"`),
+/// `token_pos` where its literals did (`"` or `*/` expected at the end of a line or file).
+fn unterminated(
+    text: &str,
+    rule_pos: usize,
+    token_pos: usize,
+    tokens: &[String],
+    base: usize,
+    source: SourceId,
+    code: crate::diag::Code,
+) -> Option<Diagnostic> {
+    let line_end = |at: usize| text[at..].find('\n').map(|i| at + i).unwrap_or(text.len());
+    if tokens.iter().any(|t| t == "`*/`") {
+        let open = text[..token_pos].rfind("/*")?;
+        return Some(
+            Diagnostic::error(code, "unterminated block comment")
+                .label(
+                    source,
+                    Span::new(base + open, base + open + 2),
+                    "this comment has no closing `*/`",
+                )
+                .help("close the comment with `*/`, or use `//` for a line comment"),
+        );
+    }
+    // A quote at the rule position whose line has no closing quote, or a closing quote
+    // expected at the end of a line.
+    let rule_line_rest = &text[rule_pos..line_end(rule_pos)];
+    let open = if rule_line_rest.starts_with('"') && !rule_line_rest[1..].contains('"') {
+        rule_pos
+    } else if tokens.iter().any(|t| t == "`\"`")
+        && text[token_pos..].starts_with(['\n', '\r'])
+    {
+        let line_start = text[..token_pos].rfind('\n').map_or(0, |i| i + 1);
+        line_start + text[line_start..token_pos].rfind('"')?
+    } else {
+        return None;
+    };
+    Some(
+        Diagnostic::error(code, "unterminated string")
+            .label(
+                source,
+                Span::new(base + open, base + line_end(open)),
+                "this string has no closing `\"`",
+            )
+            .help("strings end on the same line with `\"`"),
+    )
+}
+
+/// `10 kwh`, `24 hours`, `0.05 €/kWh`: a number followed by a word or symbol that is meant
+/// as a unit but is not one. pest reports such errors later on the line (or at a word it
+/// took for a name); name the real cause. Scans the item up to the end of the error's line.
 fn unknown_unit_before(
     text: &str,
     pos: usize,
     base: usize,
     source: SourceId,
 ) -> Option<Diagnostic> {
-    const UNITS: &[&str] = &[
-        "kWh", "MWh", "GWh", "Wh", "kWp", "MWp", "Wp", "kW", "MW", "GW", "W", "ct", "kg", "g",
-        "min", "h", "steps", "s", "d",
-    ];
-    let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let line_end = text[pos..]
-        .find('\n')
-        .map(|i| pos + i)
-        .unwrap_or(text.len());
-    let line = &text[line_start..line_end];
-    let bytes = line.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_digit()
-            && (i == 0
-                || !(bytes[i - 1].is_ascii_alphanumeric()
-                    || bytes[i - 1] == b'_'
-                    || bytes[i - 1] == b'.'))
-        {
-            let mut j = i;
-            while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
-                j += 1;
-            }
-            let mut k = j;
-            while k < bytes.len() && bytes[k] == b' ' {
-                k += 1;
-            }
-            let w_end = bytes[k..]
-                .iter()
-                .position(|c| !c.is_ascii_alphabetic())
-                .map(|p| k + p)
-                .unwrap_or(bytes.len());
-            let word = &line[k..w_end];
-            if !word.is_empty() && !UNITS.contains(&word) && line_start + k <= pos {
-                let close = UNITS.iter().find(|u| u.eq_ignore_ascii_case(word)).copied();
-                if let Some(unit) = close {
-                    let span = Span::new(base + line_start + k, base + line_start + w_end);
-                    return Some(
-                        Diagnostic::error(
-                            codes::UNKNOWN_UNIT,
-                            format!("unknown unit `{word}` after `{}`", &line[i..j]),
-                        )
-                        .label(source, span, "not a unit")
-                        .help(format!("units are case-sensitive: did you mean `{unit}`?")),
-                    );
-                }
-            }
-            i = j.max(i + 1);
-        } else {
-            i += 1;
+    let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let scan = &text[..end];
+    let mut chars = scan.char_indices().peekable();
+    let mut prev: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        let starts_number = c.is_ascii_digit()
+            && !prev.is_some_and(|p| p.is_alphanumeric() || matches!(p, '_' | '.' | ':' | '-'));
+        prev = Some(c);
+        if !starts_number {
+            continue;
         }
+        let mut j = i + 1;
+        while let Some(&(k, d)) = chars.peek() {
+            if !(d.is_ascii_digit() || d == '.') {
+                break;
+            }
+            j = k + d.len_utf8();
+            prev = Some(d);
+            chars.next();
+        }
+        let number = &scan[i..j];
+        // Dates (`2023-01-01`) and clocks (`16:00`) are not amounts.
+        if scan[j..].starts_with([':', '-']) {
+            continue;
+        }
+        let k = j + scan[j..].len() - scan[j..].trim_start_matches([' ', '\t']).len();
+        let rest = &scan[k..];
+        let word_len = match rest.chars().next() {
+            Some(w) if w.is_ascii_alphabetic() => rest
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(rest.len()),
+            Some(w) if !w.is_ascii() && !w.is_alphanumeric() || matches!(w, '€' | '£' | '¥') => {
+                w.len_utf8()
+            }
+            _ => continue,
+        };
+        let word = &rest[..word_len];
+        if k > pos || UNIT_NAMES.contains(&word) {
+            continue;
+        }
+        let mut what = "unit";
+        let help = if let Some(unit) = UNIT_NAMES.iter().find(|u| u.eq_ignore_ascii_case(word)) {
+            format!("units are case-sensitive: did you mean `{unit}`?")
+        } else if let Some((_, unit)) = UNIT_ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(word)) {
+            if *unit == "$" {
+                what = "currency";
+                format!(
+                    "money is written in `$` (or `ct`) whatever the currency, as in \
+                     `{number} $/kWh`; the units are {}",
+                    unit_list()
+                )
+            } else {
+                format!("write `{number} {unit}`")
+            }
+        } else if k == pos && !word.is_ascii() {
+            format!("the units are {}", unit_list())
+        } else {
+            continue;
+        };
+        let span = Span::new(base + k, base + k + word_len);
+        return Some(
+            Diagnostic::error(
+                codes::UNKNOWN_UNIT,
+                format!("unknown {what} `{word}` after `{number}`"),
+            )
+            .label(source, span, format!("not a {what} gridc knows"))
+            .help(help),
+        );
     }
     None
 }
+
+fn unit_list() -> String {
+    UNIT_NAMES.map(|u| format!("`{u}`")).join(", ")
+}
+
+/// Words people write for a unit gridc spells differently, with gridc's spelling.
+const UNIT_ALIASES: &[(&str, &str)] = &[
+    ("hour", "h"),
+    ("hours", "h"),
+    ("hr", "h"),
+    ("hrs", "h"),
+    ("minute", "min"),
+    ("minutes", "min"),
+    ("mins", "min"),
+    ("sec", "s"),
+    ("secs", "s"),
+    ("second", "s"),
+    ("seconds", "s"),
+    ("day", "d"),
+    ("days", "d"),
+    ("kWhs", "kWh"),
+    ("kVA", "kW"),
+    ("EUR", "$"),
+    ("euro", "$"),
+    ("euros", "$"),
+    ("€", "$"),
+    ("USD", "$"),
+    ("GBP", "$"),
+    ("£", "$"),
+    ("¥", "$"),
+    ("cent", "ct"),
+    ("cents", "ct"),
+];
