@@ -475,8 +475,13 @@ impl Ctx<'_> {
         let dotted = path.dotted();
         let mut d = Diagnostic::error(codes::UNDEFINED, format!("undefined {what} `{dotted}`"))
             .label(src, path.span, "not defined");
+        let imported = self.modules[module]
+            .imports
+            .contains_key(&path.segments[0].name);
         if let Some(s) = did_you_mean(&dotted, names.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{s}`?"));
+        } else if path.segments.len() > 1 && imported {
+            d = d.help(offered_under(&dotted, &names));
         } else if path.segments.len() > 1 && path.segments[0].name == "std" {
             d = d.help("add `import \"std\"` to use the standard library");
         }
@@ -710,4 +715,26 @@ impl Ctx<'_> {
 fn default_alias(spec: &str) -> String {
     let file = spec.rsplit(['/', '\\']).next().unwrap_or(spec);
     file.trim_end_matches(".grid").to_string()
+}
+
+/// What an imported module offers under the longest prefix of `dotted` that has names:
+/// `std.pv.berlin` → "`std.pv.` offers `greensboro`, …".
+fn offered_under(dotted: &str, names: &[String]) -> String {
+    let mut prefix = dotted;
+    while let Some(cut) = prefix.rfind('.') {
+        prefix = &prefix[..cut];
+        let under = format!("{prefix}.");
+        let mut offered: Vec<&str> = names
+            .iter()
+            .filter_map(|n| n.strip_prefix(&under))
+            .map(|rest| rest.split('.').next().unwrap_or(rest))
+            .collect();
+        offered.sort_unstable();
+        offered.dedup();
+        if !offered.is_empty() {
+            let list: Vec<String> = offered.iter().map(|n| format!("`{n}`")).collect();
+            return format!("`{under}` offers {}", list.join(", "));
+        }
+    }
+    format!("nothing is defined under `{dotted}`")
 }

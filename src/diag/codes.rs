@@ -50,7 +50,9 @@ macro_rules! codes {
 codes! {
     SYNTAX = 1, "syntax error",
 "The text does not follow the grammar of the `.grid` language at the marked place.
-The message says what the parser expected there. Every top-level item (`profile`,
+The message says what the parser expected there, punctuation included: a missing `,`
+between two observations or a missing `;` between two schedule slots is reported at the
+entry that follows, with \"is a `,` missing?\". Every top-level item (`profile`,
 `tariff`, `template`, `network`, `agents`, `reward`, `experiment`, `import`) is parsed on
 its own, so an error in one item does not hide errors in the next.
 
@@ -60,8 +62,12 @@ its own, so an error in one item does not hide errors in the next.
 "A number is followed by a word that is not a unit gridc knows. Units are case-sensitive:
 `kWh`, not `kwh`. Known units: W kW MW GW, Wh kWh MWh GWh, Wp kWp MWp, $ ct, kg g,
 s min h d, steps, %. Compose them with `/` and `*`: `$/kWh`, `kW/kWp`, `kg/kWh`.
+Money has one unit whatever the currency, `$` (or `ct`): `0.05 €/kWh` and `0.05 EUR/kWh`
+are reported as an unknown currency. Spelled-out units (`24 hours`, `15 minutes`) are
+named with gridc's spelling (`24 h`, `15 min`).
 
     capacity 10 kwh     // write `10 kWh`
+    export 0.05 €/kWh   // write `0.05 $/kWh`
 ";
     VERSION = 3, "missing or unsupported version header",
 "Every `.grid` file starts with the language version it was written for, `gridc 0.1`.
@@ -81,7 +87,8 @@ re-save the file with UTF-8 encoding.
     UNDEFINED = 6, "undefined name",
 "The name is not defined in this file, nor in an imported module. Names from `import \"std\"`
 are written with their prefix (`std.load.h25`). The help line suggests a close name when
-there is one.
+there is one, or lists what the module offers under the prefix (`std.pv.` offers
+`greensboro`, `miami`, `sand_point`).
 
     profile house = std.load.h52   // did you mean `std.load.h25`?
 ";
