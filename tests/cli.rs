@@ -292,3 +292,52 @@ fn docs_list_every_diagnostic_code() {
         "regenerate: gridc explain --markdown > docs/diagnostics.md"
     );
 }
+
+#[test]
+fn an_override_names_the_array_when_households_is_ambiguous() {
+    let (code, _, err) = gridc(&[
+        "check",
+        "tests/check/g0033_households_with_two_arrays.grid",
+        "--set",
+        "households=40",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`--set households=...` is ambiguous: the agents' template `household` has 2"),
+        "{err}"
+    );
+    assert!(err.contains("`h.count`"), "{err}");
+    let (code, out, err) = gridc(&[
+        "check",
+        "tests/check/g0033_households_with_two_arrays.grid",
+        "--set",
+        "h.count=40",
+        "--set",
+        "experiment.seeds=2",
+    ]);
+    // The sweep in the file is still ambiguous; the override itself is accepted.
+    assert_eq!(code, 1, "{out}");
+    assert!(!err.contains("--set"), "{err}");
+}
+
+#[test]
+fn an_override_out_of_range_is_shown_in_the_unit_it_was_written_in() {
+    let (code, _, err) = gridc(&[
+        "check",
+        "examples/quickstart.grid",
+        "--set",
+        "lane.limit=-3kW",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("a feeder limit must be positive, found -3 kW"),
+        "{err}"
+    );
+    let (_, _, err) = gridc(&[
+        "check",
+        "examples/quickstart.grid",
+        "--set",
+        "lane.limit=-500 W",
+    ]);
+    assert!(err.contains("found -0.5 kW"), "{err}");
+}

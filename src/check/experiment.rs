@@ -219,7 +219,18 @@ pub fn check_experiment(
                                 .collect();
                             x.sweeps.push(SweepAxis { path: p, values });
                         }
-                        Err(help) => {
+                        Err(overrides::PathError::Ambiguous { why, help }) => {
+                            ctx.diags.push(
+                                Diagnostic::error(
+                                    codes::SWEEP,
+                                    format!("cannot sweep `{p}`: {why}"),
+                                )
+                                .label(src, a.path.span, "names more than one array")
+                                .help(help),
+                            );
+                            ok = false;
+                        }
+                        Err(overrides::PathError::Unknown(help)) => {
                             let paths = overrides::candidate_paths(&file);
                             let help = match did_you_mean(&p, paths.iter().map(String::as_str)) {
                                 Some(s) => format!("did you mean `{s}`?"),

@@ -79,12 +79,53 @@ pub fn candidate_paths(file: &ast::File) -> Vec<String> {
     v
 }
 
-/// What a path names in this file, or a help text listing valid paths.
+/// Why a path names nothing to override or sweep.
+#[derive(Debug)]
+pub enum PathError {
+    /// No such path; the text lists the valid ones (callers may prefer "did you mean").
+    Unknown(String),
+    /// The path exists but does not name one thing here: why (a clause after "ambiguous:"),
+    /// and how to name one.
+    Ambiguous { why: String, help: String },
+}
+
+/// `households` names the agents' household array; explain when there is not exactly one.
+fn households_not_one(
+    instances: &[(usize, &ast::InstanceDecl)],
+    arrays: &[usize],
+    agent_template: Option<String>,
+) -> PathError {
+    let template = agent_template.map_or("a household template".to_string(), |t| format!("`{t}`"));
+    let names: Vec<String> = instances
+        .iter()
+        .filter(|(i, _)| arrays.contains(i))
+        .map(|(_, x)| format!("`{}`", x.name.name))
+        .collect();
+    match names.as_slice() {
+        [] => PathError::Ambiguous {
+            why: format!("the network has no array of the agents' template {template}"),
+            help: "add an array such as `h[4] on <feeder>` of that template".to_string(),
+        },
+        [first, ..] => PathError::Ambiguous {
+            why: format!(
+                "the agents' template {template} has {} arrays, {}",
+                names.len(),
+                names.join(" and ")
+            ),
+            help: format!(
+                "name one array by its count: `{}.count`",
+                first.trim_matches('`')
+            ),
+        },
+    }
+}
+
+/// What a path names in this file, or why it names nothing.
 pub fn resolve_target(
     file: &ast::File,
     path: &str,
     agents: Option<&ast::AgentsDef>,
-) -> Result<Target, String> {
+) -> Result<Target, PathError> {
     let segs: Vec<&str> = path.split('.').collect();
     let network = file.items.iter().find_map(|i| {
         if let Item::Network(n) = i {
@@ -131,7 +172,7 @@ pub fn resolve_target(
                 .collect();
             match arrays.as_slice() {
                 [one] => Ok(Target::Households { stmt: *one }),
-                _ => Err("`households` needs exactly one household array of the agents' template; use `<array>.count`".to_string()),
+                _ => Err(households_not_one(&instances, &arrays, agent_template)),
             }
         }
         [array, "count"] if instances.iter().any(|(_, x)| x.name.name == *array) => {
@@ -190,16 +231,16 @@ pub fn resolve_target(
                         }
                         let names: Vec<&str> =
                             tm.params.iter().map(|x| x.name.name.as_str()).collect();
-                        return Err(format!(
+                        return Err(PathError::Unknown(format!(
                             "template `{t}` has parameters {}",
                             names.join(", ")
-                        ));
+                        )));
                     }
                 }
             }
-            Err(valid_paths_help())
+            Err(PathError::Unknown(valid_paths_help()))
         }
-        _ => Err(valid_paths_help()),
+        _ => Err(PathError::Unknown(valid_paths_help())),
     }
 }
 
@@ -225,7 +266,8 @@ pub fn check_value(
         module: m,
         params: &[],
     };
-    let in_range = |ctx: &mut Ctx, v: f64, ok: bool, what: &str| {
+    // `v` in SI units of `dim`, shown as the file would write it (`-3 kW`, not `-3000`).
+    let in_range = |ctx: &mut Ctx, v: f64, dim: Dim, ok: bool, what: &str| {
         if !ok {
             ctx.diags.push(
                 Diagnostic::error(
@@ -239,7 +281,7 @@ pub fn check_value(
                             "an overload penalty" => "non-negative",
                             _ => "positive and at most 7 days",
                         },
-                        units::format_number(v)
+                        units::show(v, dim)
                     ),
                 )
                 .label(src, value.span(), "out of range"),
@@ -249,10 +291,18 @@ pub fn check_value(
     };
     match target {
         Target::Households { .. } => whole(ctx, m, value, "households")
-            .is_some_and(|v| in_range(ctx, v, v <= 1e6, "households")),
+            .is_some_and(|v| in_range(ctx, v, Dim::NONE, v <= 1e6, "households")),
         Target::Mix => ctx
             .eval_const(scope, value, Dim::NONE, "the reward mix")
-            .is_some_and(|v| in_range(ctx, v, (0.0..=1.0).contains(&v), "the reward mix")),
+            .is_some_and(|v| {
+                in_range(
+                    ctx,
+                    v,
+                    Dim::NONE,
+                    (0.0..=1.0).contains(&v),
+                    "the reward mix",
+                )
+            }),
         Target::Communicate => match comm_of(value) {
             Some(c) => comm_value(src, &mut ctx.diags, &c).is_some(),
             None => {
@@ -270,7 +320,7 @@ pub fn check_value(
             "seeds" | "budget" => whole(ctx, m, value, name).is_some(),
             "step" | "episode" => ctx
                 .eval_const(scope, value, Dim::TIME, &format!("the {name}"))
-                .is_some_and(|v| in_range(ctx, v, v > 0.0 && v <= 7.0 * 86400.0, name)),
+                .is_some_and(|v| in_range(ctx, v, Dim::TIME, v > 0.0 && v <= 7.0 * 86400.0, name)),
             _ => match value {
                 Expr::Path(p) if p.dotted() == "lp" || p.dotted() == "none" => true,
                 _ => {
@@ -292,6 +342,7 @@ pub fn check_value(
                 in_range(
                     ctx,
                     v,
+                    dim,
                     if *prop == "limit" { v > 0.0 } else { v >= 0.0 },
                     what,
                 )
@@ -354,7 +405,22 @@ pub fn apply(ctx: &mut Ctx, file: &mut ast::File, overrides: &[(String, String)]
         });
         let target = match resolve_target(file, path, agents.as_ref()) {
             Ok(t) => t,
-            Err(help) => {
+            Err(PathError::Ambiguous { why, help }) => {
+                ctx.diags.push(
+                    Diagnostic::error(
+                        codes::OVERRIDE,
+                        format!("`--set {path}=...` is ambiguous: {why}"),
+                    )
+                    .label(
+                        src,
+                        Span::new(0, value_text.len()),
+                        "value for more than one array",
+                    )
+                    .help(help),
+                );
+                continue;
+            }
+            Err(PathError::Unknown(help)) => {
                 let paths = candidate_paths(file);
                 let help = match crate::diag::did_you_mean(path, paths.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),

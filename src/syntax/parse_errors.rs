@@ -3,9 +3,9 @@
 //! missing operator).
 
 use super::parse::Rule;
+use super::UNIT_NAMES;
 use crate::diag::{codes, Diagnostic};
 use crate::source::{SourceId, Span};
-use super::UNIT_NAMES;
 
 fn describe(rule: Rule) -> Option<String> {
     use Rule::*;
@@ -205,9 +205,7 @@ fn unterminated(
     let rule_line_rest = &text[rule_pos..line_end(rule_pos)];
     let open = if rule_line_rest.starts_with('"') && !rule_line_rest[1..].contains('"') {
         rule_pos
-    } else if tokens.iter().any(|t| t == "`\"`")
-        && text[token_pos..].starts_with(['\n', '\r'])
-    {
+    } else if tokens.iter().any(|t| t == "`\"`") && text[token_pos..].starts_with(['\n', '\r']) {
         let line_start = text[..token_pos].rfind('\n').map_or(0, |i| i + 1);
         line_start + text[line_start..token_pos].rfind('"')?
     } else {
@@ -276,7 +274,10 @@ fn unknown_unit_before(
         let mut what = "unit";
         let help = if let Some(unit) = UNIT_NAMES.iter().find(|u| u.eq_ignore_ascii_case(word)) {
             format!("units are case-sensitive: did you mean `{unit}`?")
-        } else if let Some((_, unit)) = UNIT_ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(word)) {
+        } else if let Some((_, unit)) = UNIT_ALIASES
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(word))
+        {
             if *unit == "$" {
                 what = "currency";
                 format!(
