@@ -3,7 +3,7 @@
 
 use super::eval::Scope;
 use super::network::{Built, NameKind};
-use super::units::Dim;
+use super::units::{self, Dim};
 use super::{Ctx, DefKind};
 use crate::diag::{codes, did_you_mean, Diagnostic};
 use crate::model::{Agents, Communication, ControlSpec, Feature, Observation, Rule};
@@ -335,10 +335,23 @@ fn feature(
                 "a forecast horizon",
             )?;
             let n = d / step_s;
-            if d <= 0.0 || d > MAX_HORIZON_S || (n - n.round()).abs() > 1e-9 {
+            let whole_steps = (n - n.round()).abs() <= 1e-9;
+            // A step that does not divide the day is reported by the experiment check;
+            // horizons that are not multiples of it are a consequence, not a second cause.
+            let step_fits_day = (86400.0 / step_s).fract() == 0.0;
+            if !whole_steps && !step_fits_day {
+                return None;
+            }
+            if d <= 0.0 || d > MAX_HORIZON_S || !whole_steps {
                 ctx.diags.push(
-                    Diagnostic::error(codes::AGENTS, "a forecast horizon must be a positive multiple of the step, at most 7 days")
-                        .label(src, e.span(), "invalid horizon"),
+                    Diagnostic::error(
+                        codes::AGENTS,
+                        format!(
+                            "a forecast horizon must be a positive multiple of the step ({}), at most 7 days",
+                            units::show_time(step_s)
+                        ),
+                    )
+                    .label(src, e.span(), "invalid horizon"),
                 );
                 return None;
             }

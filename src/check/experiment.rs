@@ -261,8 +261,8 @@ pub fn check_experiment(
                 codes::EXPERIMENT,
                 format!(
                     "a step of {} does not divide the episode of {} and the day",
-                    units::show(x.step_s, Dim::TIME),
-                    units::show(x.episode_s, Dim::TIME)
+                    units::show_time(x.step_s),
+                    units::show_time(x.episode_s)
                 ),
             )
             .label(src, span, "step and episode do not fit")

@@ -193,6 +193,18 @@ pub fn show(value: f64, dim: Dim) -> String {
     }
 }
 
+/// A duration in the largest of h, min, s that states it as a whole number (`7 min`, not
+/// `0.116667 h`).
+pub fn show_time(seconds: f64) -> String {
+    for (unit, scale) in [("h", 3600.0), ("min", 60.0)] {
+        let v = seconds / scale;
+        if v.fract() == 0.0 {
+            return format!("{} {unit}", format_number(v));
+        }
+    }
+    format!("{} s", format_number(seconds))
+}
+
 pub fn format_number(v: f64) -> String {
     if v == v.trunc() && v.abs() < 1e15 {
         format!("{}", v as i64)
