@@ -5,12 +5,22 @@ use super::eval::{profile_signal, Scope, Typed, Val};
 use super::units::{self, Dim};
 use super::{Ctx, DefKind};
 use crate::diag::{codes, did_you_mean, Diagnostic};
-use crate::model::csv_table::{read_column, CsvError};
+use crate::model::csv_table::{read_column_separated, CsvError};
 use crate::model::{Interpolation, Profile};
 use crate::source::{SourceFile, SourceId, Span};
 use crate::syntax::ast::{self, Expr, Item, OptionValue, ProfileOption, ProfileSource};
 
-const OPTIONS: &[&str] = &["column", "unit", "resolution", "interpolation", "wrap"];
+const OPTIONS: &[&str] = &[
+    "column",
+    "unit",
+    "resolution",
+    "interpolation",
+    "wrap",
+    "separator",
+];
+
+/// Field separators a CSV profile may declare with `separator: ";"`.
+const SEPARATORS: &[char] = &[',', ';', '|'];
 
 impl Ctx<'_> {
     /// Resolve every profile of a module (so errors in unused profiles show too).
@@ -116,6 +126,7 @@ impl Ctx<'_> {
             resolution_s: 3600.0,
             interpolation: Interpolation::Step,
             wrap: false,
+            separator: b',',
         };
         let mut seen: Vec<(&str, Span)> = Vec::new();
         let mut ok = true;
@@ -136,6 +147,11 @@ impl Ctx<'_> {
                     out.unit = Some(units::unit_expr(u)).map(|(d, s)| (d, s, u.text()))
                 }
                 ("column", OptionValue::String(s)) => out.column = Some(s.value.clone()),
+                ("separator", OptionValue::String(s))
+                    if s.value.len() == 1 && s.value.starts_with(SEPARATORS) =>
+                {
+                    out.separator = s.value.as_bytes()[0]
+                }
                 ("resolution", OptionValue::Expr(e)) => match self.eval_const(
                     Scope {
                         module: m,
@@ -171,8 +187,9 @@ impl Ctx<'_> {
                 ("wrap", OptionValue::Expr(Expr::Path(p))) if p.dotted() == "false" => {
                     out.wrap = false
                 }
-                ("unit" | "column" | "resolution" | "interpolation" | "wrap", v) => {
+                ("unit" | "column" | "resolution" | "interpolation" | "wrap" | "separator", v) => {
                     let expected = match n {
+                        "separator" => "one of `\",\"`, `\";\"` or `\"|\"`",
                         "unit" => "a unit such as `kW`",
                         "column" => "a column name in quotes",
                         "resolution" => "a duration such as `1 h`",
@@ -297,7 +314,7 @@ impl Ctx<'_> {
             .lines()
             .next()
             .unwrap_or("")
-            .split(',')
+            .split(char::from(opts.separator))
             .map(|s| s.trim().trim_matches('"').to_string())
             .collect();
         let column = match &opts.column {
@@ -315,10 +332,16 @@ impl Ctx<'_> {
                 return None;
             }
         };
-        let col = match read_column(&text, &column) {
+        let col = match read_column_separated(&text, &column, opts.separator) {
             Ok(c) => c,
             Err(e) => {
-                self.csv_error(src, span, csv_id, &shown, &text, e);
+                let csv = CsvFile {
+                    id: csv_id,
+                    shown: &shown,
+                    text: &text,
+                    separator: opts.separator,
+                };
+                self.csv_error(src, span, csv, e);
                 return None;
             }
         };
@@ -455,15 +478,13 @@ impl Ctx<'_> {
         self.diags.push(d.help(format!("give a multiple of {per_day} values (8760 hourly values = 365 days), or change `resolution:`")));
     }
 
-    fn csv_error(
-        &mut self,
-        src: SourceId,
-        span: Span,
-        csv_id: SourceId,
-        shown: &str,
-        text: &str,
-        e: CsvError,
-    ) {
+    fn csv_error(&mut self, src: SourceId, span: Span, csv: CsvFile, e: CsvError) {
+        let CsvFile {
+            id: csv_id,
+            shown,
+            text,
+            separator,
+        } = csv;
         let mut d = match &e {
             CsvError::MissingColumn { column, available } => {
                 let mut d = Diagnostic::error(
@@ -472,6 +493,27 @@ impl Ctx<'_> {
                 )
                 .label(src, span, "column requested here")
                 .label(csv_id, line_span(text, 0), "header");
+                // `time;kw` read with `,` is one column whose name holds the separator.
+                let other_separator = match available.as_slice() {
+                    [only] => SEPARATORS
+                        .iter()
+                        .chain(['\t'].iter())
+                        .find(|c| only.contains(**c) && **c != char::from(separator)),
+                    _ => None,
+                };
+                if let Some(sep) = other_separator {
+                    let fix = if *sep == '\t' {
+                        "convert the tabs to commas".to_string()
+                    } else {
+                        format!("add `separator: \"{sep}\"` to the csv(...) options")
+                    };
+                    d = d.help(format!(
+                        "the header `{}` is one column: the file looks `{}`-separated; {fix}",
+                        available[0],
+                        if *sep == '\t' { "tab".to_string() } else { sep.to_string() }
+                    ));
+                    return self.diags.push(d);
+                }
                 d = match did_you_mean(column, available.iter().map(String::as_str)) {
                     Some(s) => d.help(format!(
                         "did you mean `{s}`? the columns are {}",
@@ -494,9 +536,26 @@ impl Ctx<'_> {
                 )
                 .label(src, span, "profile declared here");
         }
-        self.diags
-            .push(d.help("every row needs a finite number in the profile's column"));
+        let decimal_comma = match &e {
+            CsvError::NotANumber { text, .. } => {
+                text.contains(',') && text.replacen(',', ".", 1).parse::<f64>().is_ok()
+            }
+            _ => false,
+        };
+        self.diags.push(if decimal_comma {
+            d.help("numbers are read with a decimal point (`0.5`, not `0,5`): convert the column")
+        } else {
+            d.help("every row needs a finite number in the profile's column")
+        });
     }
+}
+
+/// A CSV file being read as a profile, for its diagnostics.
+struct CsvFile<'a> {
+    id: SourceId,
+    shown: &'a str,
+    text: &'a str,
+    separator: u8,
 }
 
 struct ProfileOptions {
@@ -505,6 +564,8 @@ struct ProfileOptions {
     resolution_s: f64,
     interpolation: Interpolation,
     wrap: bool,
+    /// CSV field separator byte (`,` unless `separator:` says otherwise).
+    separator: u8,
 }
 
 fn whole_days(rows: usize, resolution_s: f64) -> bool {

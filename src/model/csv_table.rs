@@ -138,6 +138,17 @@ impl std::error::Error for CsvError {}
 ///
 /// Returns the first problem found, in text order, as a [`CsvError`].
 pub fn read_column(text: &str, column: &str) -> Result<CsvColumn, CsvError> {
+    read_column_separated(text, column, b',')
+}
+
+/// [`read_column`] with another field separator (`;` in many European exports). The
+/// separator is one ASCII punctuation byte other than `"`.
+pub fn read_column_separated(
+    text: &str,
+    column: &str,
+    separator: u8,
+) -> Result<CsvColumn, CsvError> {
+    debug_assert!(separator.is_ascii_punctuation() && separator != b'"');
     let start = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
@@ -152,6 +163,7 @@ pub fn read_column(text: &str, column: &str) -> Result<CsvColumn, CsvError> {
         pos: start,
         line: 1,
         line_start: 0,
+        separator,
     };
 
     // Header.
@@ -253,6 +265,8 @@ struct Parser<'a> {
     line: usize,
     /// Byte offset where that line starts.
     line_start: usize,
+    /// The field separator byte (`,` unless the profile says otherwise).
+    separator: u8,
 }
 
 fn is_blank_byte(b: u8) -> bool {
@@ -345,7 +359,8 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                 }
                 match self.bytes.get(self.pos) {
-                    None | Some(b',') | Some(b'\n') => {}
+                    None | Some(b'\n') => {}
+                    Some(&b) if b == self.separator => {}
                     Some(_) => {
                         return Err(self.malformed(
                             self.line,
@@ -365,7 +380,7 @@ impl<'a> Parser<'a> {
             } else {
                 // Unquoted: up to the next `,` or `\n`.
                 while self.pos < self.bytes.len()
-                    && self.bytes[self.pos] != b','
+                    && self.bytes[self.pos] != self.separator
                     && self.bytes[self.pos] != b'\n'
                 {
                     self.pos += 1;
@@ -384,7 +399,7 @@ impl<'a> Parser<'a> {
                 }
             }
             match self.bytes.get(self.pos) {
-                Some(b',') => self.pos += 1,
+                Some(&b) if b == self.separator => self.pos += 1,
                 Some(b'\n') => {
                     self.newline();
                     break;
@@ -425,6 +440,26 @@ mod tests {
         assert_eq!(&t[14..20], "1,1.25");
         let h = ok(t, "hour");
         assert_eq!(h.values, vec![0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn another_separator_reads_the_same_column_and_keeps_commas_in_quotes() {
+        let semi = "hour;kw;note\n0;0.5;\"a;b\"\n1;1.25;x\n";
+        let c = read_column_separated(semi, "kw", b';').unwrap();
+        assert_eq!(c.values, vec![0.5, 1.25]);
+        assert_eq!(c.lines, vec![2, 3]);
+        // With the default separator the header is one column named `hour;kw;note`.
+        match err(semi, "kw") {
+            CsvError::MissingColumn { available, .. } => assert_eq!(available, ["hour;kw;note"]),
+            e => panic!("{e:?}"),
+        }
+        let piped = read_column_separated("a|b\n1|\"2\"\n", "b", b'|').unwrap();
+        assert_eq!(piped.values, vec![2.0]);
+        // A comma is ordinary text when `;` separates: `0,5` is not a number.
+        assert!(matches!(
+            read_column_separated("a;b\n1;0,5\n", "b", b';'),
+            Err(CsvError::NotANumber { text, .. }) if text == "0,5"
+        ));
     }
 
     #[test]
