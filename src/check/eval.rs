@@ -129,7 +129,21 @@ impl Ctx<'_> {
                         )
                         .label(src, ls, l.dim.describe())
                         .label(src, rs, r.dim.describe())
-                        .help("both sides of `+` and `-` need the same unit"),
+                        .help(match (&l.val, &r.val) {
+                            // A profile next to a constant: the profile's `unit:` is the
+                            // usual culprit (a price CSV declared `unit: kW`).
+                            (Val::Sig(_), Val::Num(_)) | (Val::Num(_), Val::Sig(_))
+                                if [l.dim, r.dim].contains(&Dim::PRICE) =>
+                            {
+                                let constant = if matches!(l.val, Val::Num(_)) { l.dim } else { r.dim };
+                                format!(
+                                    "both sides of `+` and `-` need the same unit; if the profile holds {}, declare it with `unit: {}`",
+                                    constant.describe(),
+                                    constant.preferred_unit().0
+                                )
+                            }
+                            _ => "both sides of `+` and `-` need the same unit".to_string(),
+                        }),
                     );
                     return None;
                 }
@@ -207,7 +221,7 @@ impl Ctx<'_> {
     pub fn eval_const(&mut self, scope: Scope, e: &Expr, dim: Dim, what: &str) -> Option<f64> {
         let t = self.eval(scope, e)?;
         let src = self.modules[scope.module].source;
-        if !self.expect_dim(src, e, t.dim, dim, what) {
+        if !self.expect_typed(src, e, &t, dim, what) {
             return None;
         }
         match t.val {
@@ -225,12 +239,38 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Ctx::expect_dim`] for an evaluated value: when the value is a profile, the help
+    /// also points at the profile's `unit:` option (a price CSV declared `unit: kW`).
+    pub fn expect_typed(
+        &mut self,
+        src: SourceId,
+        e: &Expr,
+        found: &Typed,
+        expected: Dim,
+        what: &str,
+    ) -> bool {
+        let varies = matches!(found.val, Val::Sig(_));
+        self.expect_dim_of(src, e, found.dim, varies, expected, what)
+    }
+
     /// Report a unit mismatch with a suggested fix; true when `found == expected`.
     pub fn expect_dim(
         &mut self,
         src: SourceId,
         e: &Expr,
         found: Dim,
+        expected: Dim,
+        what: &str,
+    ) -> bool {
+        self.expect_dim_of(src, e, found, false, expected, what)
+    }
+
+    fn expect_dim_of(
+        &mut self,
+        src: SourceId,
+        e: &Expr,
+        found: Dim,
+        is_profile: bool,
         expected: Dim,
         what: &str,
     ) -> bool {
@@ -250,6 +290,10 @@ impl Ctx<'_> {
                 "divide by a duration, e.g. `... / 1 h`".to_string()
             }
             _ if found.is_none() => format!("multiply by a quantity in {want_unit}"),
+            _ if is_profile => format!(
+                "write {what} in {want_unit}; if the profile holds {}, declare it with `unit: {want_unit}`",
+                expected.describe()
+            ),
             _ => format!("write {what} in {want_unit}"),
         };
         self.diags.push(

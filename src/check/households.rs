@@ -482,7 +482,7 @@ fn expand(
                     ok = false;
                     continue;
                 };
-                if !ctx.expect_dim(tsrc, e, v.dim, Dim::POWER, what) {
+                if !ctx.expect_typed(tsrc, e, &v, Dim::POWER, what) {
                     ok = false;
                     continue;
                 }

@@ -350,10 +350,20 @@ impl Ctx<'_> {
             if let Some(i) = col.values.iter().position(|v| *v < 0.0) {
                 let ls = col.line_starts[i] as usize;
                 self.diags.push(
-                    Diagnostic::error(codes::NEGATIVE_PV, format!("negative value {} in {}:{}", col.values[i], shown, col.lines[i]))
-                        .label(csv_id, line_span(&text, ls), format!("line {}", col.lines[i]))
-                        .label(src, span, format!("profile `{name}` in {unit_text}"))
-                        .help("generation and load are non-negative powers; check the sign and the column"),
+                    Diagnostic::error(
+                        codes::NEGATIVE_PV,
+                        format!(
+                            "negative value {} in {}:{}",
+                            col.values[i], shown, col.lines[i]
+                        ),
+                    )
+                    .label(
+                        csv_id,
+                        line_span(&text, ls),
+                        format!("line {}", col.lines[i]),
+                    )
+                    .label(src, span, format!("profile `{name}` in {unit_text}"))
+                    .help(negative_power_help(&column, &unit_text)),
                 );
                 return None;
             }
@@ -510,7 +520,11 @@ impl Ctx<'_> {
                     d = d.help(format!(
                         "the header `{}` is one column: the file looks `{}`-separated; {fix}",
                         available[0],
-                        if *sep == '\t' { "tab".to_string() } else { sep.to_string() }
+                        if *sep == '\t' {
+                            "tab".to_string()
+                        } else {
+                            sep.to_string()
+                        }
                     ));
                     return self.diags.push(d);
                 }
@@ -547,6 +561,22 @@ impl Ctx<'_> {
         } else {
             d.help("every row needs a finite number in the profile's column")
         });
+    }
+}
+
+/// A negative value in a power profile: a sign or column error for PV and load, or a
+/// price column declared with a power unit (prices may be negative).
+fn negative_power_help(column: &str, unit_text: &str) -> String {
+    const PRICE_WORDS: &[&str] = &["price", "eur", "usd", "cost", "tariff", "spot", "lmp", "$"];
+    let lower = column.to_lowercase();
+    if PRICE_WORDS.iter().any(|w| lower.contains(w)) {
+        format!(
+            "column `{column}` looks like prices: declare it with `unit: $/kWh` (a price may be negative; a power in {unit_text} may not)"
+        )
+    } else {
+        format!(
+            "a profile in {unit_text} is a power (PV or load) and is never negative: check the sign and the column; a price column is declared with `unit: $/kWh`"
+        )
     }
 }
 

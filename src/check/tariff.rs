@@ -72,7 +72,7 @@ impl Ctx<'_> {
                 }
                 TariffStmt::Carbon(e, _) => {
                     if let Some(t) = self.eval(scope, e) {
-                        if self.expect_dim(src, e, t.dim, Dim::CARBON, "carbon intensity") {
+                        if self.expect_typed(src, e, &t, Dim::CARBON, "carbon intensity") {
                             carbon = Some(match t.val {
                                 Val::Num(v) => Signal::constant(v),
                                 Val::Sig(s) => s,
@@ -156,7 +156,7 @@ impl Ctx<'_> {
         match p {
             AstPrice::Expr(e) => {
                 let t = self.eval(scope, e)?;
-                if !self.expect_dim(src, e, t.dim, Dim::PRICE, &what) {
+                if !self.expect_typed(src, e, &t, Dim::PRICE, &what) {
                     return None;
                 }
                 Some(match t.val {
