@@ -227,3 +227,80 @@ fn plan_snapshots() {
         insta::assert_json_snapshot!(format!("plan_{name}"), compact);
     }
 }
+
+/// Start `gridc run` and SIGKILL it (no chance to clean up) once `ready` holds for its
+/// output directory. Panics if the run ended before it could be killed: then the test
+/// would not test anything.
+fn run_killed_when(out: &Path, extra: &[&str], ready: impl Fn(&Path) -> bool) {
+    let o = out.to_str().expect("utf-8 path");
+    let mut args = vec!["run", TINY, "--out", o, "--batch", "4", "--jobs", "2"];
+    args.extend_from_slice(extra);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gridc"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn gridc");
+    while !ready(out) {
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "gridc run finished before it could be killed: raise the budget"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().expect("SIGKILL"); // std sends SIGKILL on Unix
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "the run was not killed: {status:?}");
+}
+
+fn count_files(dir: &Path, name: &str) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|f| f == name) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_run_killed_with_sigkill_and_rerun_equals_the_uninterrupted_run() {
+    // Ten times the tiny budget, so that the runs take long enough to be killed mid-way.
+    let longer = ["--set", "budget=19200"];
+    let a = tmp("kill-a");
+    let (code, _, err) = run(&a, &longer);
+    assert_eq!(code, 0, "{err}");
+    let reference = results(&a);
+
+    let b = tmp("kill-b");
+    // Killed while the first runs are between checkpoints …
+    run_killed_when(&b, &longer, |d| count_files(d, "checkpoint.json") >= 1);
+    assert!(!b.join("report.md").exists(), "a killed run wrote a report");
+    // … and again, with some runs finished and others part-way, by the same command.
+    run_killed_when(&b, &longer, |d| count_files(d, "summary.json") >= 3);
+    assert!(!b.join("report.md").exists(), "a killed run wrote a report");
+    let (code, _, err) = run(&b, &longer);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(results(&b), reference, "a killed and rerun run differs");
+    for f in ["report.md", "runs.csv", "report.json"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).ok().map(|t| t.len() > 0),
+            Some(true),
+            "{f} missing"
+        );
+    }
+    assert_eq!(
+        std::fs::read(a.join("runs.csv")).ok(),
+        std::fs::read(b.join("runs.csv")).ok(),
+        "runs.csv bytes differ"
+    );
+    for d in [a, b] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

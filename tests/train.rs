@@ -180,6 +180,76 @@ mod cli {
     }
 
     #[test]
+    fn training_killed_with_sigkill_then_resumed_or_restarted_ends_identical() {
+        let dir = std::env::temp_dir().join(format!("gridc-train-kill-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let grid = dir.join("arbitrage.grid");
+        std::fs::write(&grid, super::ARBITRAGE).expect("write");
+        let g = grid.to_str().unwrap_or_default();
+        // 1000 updates of 8 environment steps: long enough to be killed between checkpoints.
+        let budget = "8000";
+        let a = dir.join("a");
+        let (code, out_a, err) = train_mappo(g, budget, &a, &[]);
+        assert_eq!(code, 0, "{err}");
+        let files = |d: &std::path::Path| {
+            ["checkpoint.json", "curve.csv", "summary.json"]
+                .map(|f| std::fs::read(d.join(f)).unwrap_or_default())
+        };
+        for (resume, name) in [(true, "resumed"), (false, "restarted")] {
+            let b = dir.join(name);
+            let out = b.to_str().unwrap_or_default();
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gridc"))
+                .args([
+                    "train", g, "--algo", "mappo", "--seed", "3", "--batch", "4", "--budget",
+                    budget, "--out", out, "--format", "json",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn gridc");
+            // After the second checkpoint, so that the kill lands after some state was saved.
+            let checkpoint = || std::fs::read(b.join("checkpoint.json")).ok();
+            let mut first: Option<Vec<u8>> = None;
+            loop {
+                match (&first, checkpoint()) {
+                    (None, Some(c)) => first = Some(c),
+                    (Some(f), Some(c)) if *f != c => break,
+                    _ => {}
+                }
+                assert!(
+                    child.try_wait().expect("poll").is_none(),
+                    "training finished before it could be killed: raise the budget"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            child.kill().expect("SIGKILL");
+            assert!(!child.wait().expect("wait").success());
+            assert!(
+                !b.join("summary.json").exists(),
+                "a killed run wrote a summary"
+            );
+            let extra: &[&str] = if resume { &["--resume"] } else { &[] };
+            let (code, out_b, err) = train_mappo(g, budget, &b, extra);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                without_wall_time(&out_a),
+                without_wall_time(&out_b),
+                "{name}"
+            );
+            let (fa, fb) = (files(&a), files(&b));
+            assert!(fa[0] == fb[0], "{name}: checkpoint bytes differ");
+            assert!(fa[1] == fb[1], "{name}: curve.csv bytes differ");
+            assert_eq!(
+                without_wall_time(&String::from_utf8_lossy(&fa[2])),
+                without_wall_time(&String::from_utf8_lossy(&fb[2])),
+                "{name}: summary.json differs"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn bad_requests_are_clear_errors() {
         let dir = std::env::temp_dir().join(format!("gridc-train-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
