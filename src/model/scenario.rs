@@ -234,7 +234,13 @@ pub struct Agents {
     pub act_dim: usize,
     /// The fixed policy of every household that is not an agent (`others follow …`;
     /// default idle), applied alike by the environment, the baselines and the optimum.
+    /// Serialised as written in the file (`idle`, not `no_battery`).
+    #[serde(serialize_with = "others_as_written")]
     pub others: Rule,
+}
+
+fn others_as_written<S: serde::Serializer>(rule: &Rule, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(rule.others_name())
 }
 
 /// A fixed battery policy (docs/semantics.md § Baselines): the rule baselines and the
