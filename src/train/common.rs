@@ -109,6 +109,11 @@ pub fn critic_mlp(inputs: usize, hidden: usize, seed: u64) -> Mlp {
     )
 }
 
+/// Deterministic actions tanh(μ) from an actor's outputs, row-major.
+pub fn deterministic(mu: &Array2<f32>) -> Vec<f32> {
+    mu.iter().map(|m| m.tanh()).collect()
+}
+
 /// Deterministic actions tanh(μ(o)) of a shared actor for raw observations
 /// (`batch × agents × obs_dim` in, `batch × agents × act_dim` out).
 pub fn act_deterministic(
@@ -128,14 +133,15 @@ pub fn act_deterministic(
 }
 
 /// One gradient step of a scalar regression ½ mean (f(x) − y)² with the gradient clipped
-/// to `max_grad_norm`; returns the mean loss before the step.
+/// to `max_grad_norm`; returns the mean loss before the step and ∂loss/∂x (for learned
+/// inputs such as identity embeddings).
 pub fn regression_step(
     net: &mut Mlp,
     opt: &mut Adam,
     x: &Array2<f32>,
     targets: &[f32],
     max_grad_norm: f32,
-) -> f32 {
+) -> (f32, Array2<f32>) {
     let (q, tape) = net.forward(x);
     let count = targets.len() as f32;
     let mut dq = Array2::zeros(q.raw_dim());
@@ -145,8 +151,8 @@ pub fn regression_step(
         loss += 0.5 * e * e;
         dq[(r, 0)] = e / count;
     }
-    let (mut g, _) = net.backward(&tape, &dq);
+    let (mut g, dx) = net.backward(&tape, &dq);
     g.clip(max_grad_norm);
     opt.step(net, &g);
-    loss / count
+    (loss / count, dx)
 }

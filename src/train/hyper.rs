@@ -100,6 +100,16 @@ pub fn apply_hyper<T: Serialize + serde::de::DeserializeOwned>(
                 known: map.keys().cloned().collect(),
             });
         };
+        // Choices (enum fields) serialise as strings and are written bare: `agent_id=none`;
+        // serde refuses a name that is not one of them.
+        if slot.is_string() {
+            let mut trial = map.clone();
+            trial.insert(k.clone(), serde_json::Value::String(raw.clone()));
+            serde_json::from_value::<T>(serde_json::Value::Object(trial))
+                .map_err(|e| HyperError::Invalid(format!("`{k}`: {e}")))?;
+            map.insert(k.clone(), serde_json::Value::String(raw.clone()));
+            continue;
+        }
         let parsed: serde_json::Value =
             serde_json::from_str(raw).map_err(|_| HyperError::NotAValue {
                 name: k.clone(),
@@ -247,5 +257,14 @@ mod tests {
             (c.lr, c.gamma, c.entropy_coef, c.value_norm),
             (0.001, 1.0, 0.0, false)
         );
+    }
+
+    #[test]
+    fn choices_are_written_bare_and_checked_against_their_names() {
+        let c = ppo(&[("agent_id", "none"), ("mean_field_critic", "true")]).unwrap();
+        assert_eq!(c.agent_id, crate::train::identity::AgentId::None);
+        assert!(c.mean_field_critic);
+        let e = ppo(&[("agent_id", "two_hot")]).unwrap_err().to_string();
+        assert!(e.contains("`agent_id`") && e.contains("embedding"), "{e}");
     }
 }

@@ -451,7 +451,7 @@ impl Maddpg {
         let twins = self.critics.len() as f32;
         for (critic, opt) in self.critics.iter_mut().zip(&mut self.critic_opts) {
             critic_loss +=
-                common::regression_step(critic, opt, &x, &y, self.cfg.max_grad_norm) / twins;
+                common::regression_step(critic, opt, &x, &y, self.cfg.max_grad_norm).0 / twins;
         }
         self.updates += 1;
         if !self

@@ -5,6 +5,7 @@
 pub mod buffer;
 pub mod common;
 pub mod hyper;
+pub mod identity;
 pub mod learner;
 pub mod maddpg;
 pub mod nn;

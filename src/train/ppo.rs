@@ -7,6 +7,7 @@
 use super::buffer::{gae, RunningStats};
 use super::common::{self, Rng, Update};
 use super::hyper::Interval;
+use super::identity::{self, AgentId, Identity};
 use super::nn::{Adam, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
@@ -18,6 +19,15 @@ use std::time::Instant;
 pub struct PpoConfig {
     /// Centralised critic (MAPPO) instead of per-agent critics (IPPO).
     pub centralised_critic: bool,
+    /// MAPPO's critic sees its own observation and the mean of the environment's
+    /// observations (mean-field, width 2·obs_dim) instead of every agent's (width
+    /// obs_dim·(N + 1), so O(N) per agent).
+    pub mean_field_critic: bool,
+    /// How agents' identities enter the shared actor and critic: `one_hot` (N inputs),
+    /// `embedding` (`id_width` learned inputs) or `none`.
+    pub agent_id: AgentId,
+    /// Width of a learned identity embedding.
+    pub id_width: usize,
     /// Adam learning rate for actor and critic.
     pub lr: f32,
     /// Discount per step.
@@ -84,6 +94,7 @@ impl PpoConfig {
         ("entropy_coef", Interval::NonNegative),
         ("max_grad_norm", Interval::Positive),
         ("hidden", Interval::AtLeastOne),
+        ("id_width", Interval::AtLeastOne),
         ("init_log_std", Interval::Finite),
         ("reward_scale", Interval::Positive),
         ("target_kl", Interval::NonNegative),
@@ -97,6 +108,9 @@ impl Default for PpoConfig {
     fn default() -> Self {
         PpoConfig {
             centralised_critic: false,
+            mean_field_critic: false,
+            agent_id: AgentId::OneHot,
+            id_width: 8,
             lr: 3e-3,
             gamma: 0.99,
             lambda: 0.95,
@@ -124,6 +138,9 @@ pub struct Ppo {
     pub cfg: PpoConfig,
     pub actor: Mlp,
     pub critic: Mlp,
+    /// The identity inputs of the actor and of the critic (learned separately).
+    pub actor_id: Identity,
+    pub critic_id: Identity,
     pub log_std: Vec<f32>,
     actor_opt: Adam,
     critic_opt: Adam,
@@ -144,12 +161,14 @@ pub struct Ppo {
 impl Ppo {
     pub fn new(env: &Env, cfg: PpoConfig, seed: u64) -> Ppo {
         let (n, od, ad) = (env.agents(), env.obs_dim(), env.act_dim());
-        let actor_in = od + n;
-        let critic_in = if cfg.centralised_critic {
-            od + od * n + n
-        } else {
-            od + n
-        };
+        let identity = |salt: u64| Identity::new(cfg.agent_id, n, cfg.id_width, seed ^ salt);
+        let (actor_id, critic_id) = (identity(0xA5), identity(0xC7));
+        let actor_in = od + actor_id.width();
+        let critic_in = match (cfg.centralised_critic, cfg.mean_field_critic) {
+            (false, _) => od,
+            (true, true) => 2 * od,
+            (true, false) => od + od * n,
+        } + critic_id.width();
         let h = cfg.hidden;
         let actor = common::actor_mlp(actor_in, h, ad, seed);
         let critic = common::critic_mlp(critic_in, h, seed.wrapping_add(1));
@@ -166,39 +185,60 @@ impl Ppo {
             cfg,
             actor,
             critic,
+            actor_id,
+            critic_id,
             agents: n,
             obs_dim: od,
             act_dim: ad,
         }
     }
 
-    /// Critic inputs: own observation (IPPO), or MAPPO's agent-specific global state —
-    /// own observation, then everyone's, then the one-hot id. (With only everyone's
+    /// The actor's inputs: own (normalised) observation and identity.
+    fn actor_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
+        identity::own_inputs(obs, batch, self.agents, self.obs_dim, &self.actor_id)
+    }
+
+    /// Critic inputs: own observation (IPPO); MAPPO's mean-field state (own observation,
+    /// the environment's mean observation) or agent-specific global state (own
+    /// observation, then everyone's); then the identity. (With only everyone's
     /// observations the critic must learn to find its own by the id, which measurably
     /// slowed learning on community16.) `obs` is already normalised.
     fn critic_inputs(&self, obs: &[f32], batch: usize) -> Array2<f32> {
-        if !self.cfg.centralised_critic {
-            return common::with_agent_ids(obs, batch, self.agents, self.obs_dim);
-        }
-        let (n, od) = (self.agents, self.obs_dim);
-        Array2::from_shape_fn((batch * n, od + od * n + n), |(r, c)| {
-            let env = r / n;
-            if c < od {
-                obs[r * od + c]
-            } else if c < od + od * n {
-                obs[env * n * od + c - od]
-            } else if c - od - od * n == r % n {
-                1.0
-            } else {
-                0.0
+        let (n, od, id) = (self.agents, self.obs_dim, &self.critic_id);
+        match (self.cfg.centralised_critic, self.cfg.mean_field_critic) {
+            (false, _) => identity::own_inputs(obs, batch, n, od, id),
+            (true, true) => identity::mean_field_inputs(obs, batch, n, od, id),
+            (true, false) => {
+                let idw = id.width();
+                let own = identity::own_inputs(obs, batch, n, od, id);
+                Array2::from_shape_fn((batch * n, od + od * n + idw), |(r, c)| {
+                    let env = r / n;
+                    if c < od {
+                        own[(r, c)]
+                    } else if c < od + od * n {
+                        obs[env * n * od + c - od]
+                    } else {
+                        own[(r, c - od * n)]
+                    }
+                })
             }
-        })
+        }
+    }
+
+    /// Column where the critic's identity inputs start.
+    fn critic_id_column(&self) -> usize {
+        let od = self.obs_dim;
+        match (self.cfg.centralised_critic, self.cfg.mean_field_critic) {
+            (false, _) => od,
+            (true, true) => 2 * od,
+            (true, false) => od + od * self.agents,
+        }
     }
 
     /// Deterministic actions tanh(μ) for evaluation (`batch × agents × act_dim`).
     pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
-        let (n, od) = (self.agents, self.obs_dim);
-        common::act_deterministic(&self.actor, &self.obs_stats, obs, batch, n, od)
+        let o = common::normalized(&self.obs_stats, obs);
+        common::deterministic(&self.actor.predict(&self.actor_inputs(&o, batch)))
     }
 
     /// Critic outputs in $ (undoing the value normalisation) for normalised `obs`.
@@ -252,12 +292,7 @@ impl Ppo {
                 self.obs_stats.update(&obs);
             }
             let obs_norm = common::normalized(&self.obs_stats, &obs);
-            let mu = self.actor.predict(&common::with_agent_ids(
-                &obs_norm,
-                batch,
-                self.agents,
-                self.obs_dim,
-            ));
+            let mu = self.actor.predict(&self.actor_inputs(&obs_norm, batch));
             all_v.extend(self.values(&obs_norm, batch));
             let mut u = vec![0.0f32; rows * ad];
             for r in 0..rows {
@@ -298,12 +333,7 @@ impl Ppo {
             .iter()
             .zip(&all_u)
             .flat_map(|(o, u)| {
-                let mu = self.actor.predict(&common::with_agent_ids(
-                    o,
-                    batch,
-                    self.agents,
-                    self.obs_dim,
-                ));
+                let mu = self.actor.predict(&self.actor_inputs(o, batch));
                 gaussian_log_prob(&mu, u, &self.log_std)
             })
             .collect();
@@ -362,9 +392,7 @@ impl Ppo {
                     .sqrt()
                     + 1e-8;
                 // Actor: clipped surrogate (+ tail penalty, − entropy bonus).
-                let (mu, tape) =
-                    self.actor
-                        .forward(&common::with_agent_ids(&o, m, self.agents, self.obs_dim));
+                let (mu, tape) = self.actor.forward(&self.actor_inputs(&o, m));
                 let u_mb: Vec<f32> = idx
                     .iter()
                     .flat_map(|&s| u_flat[s * ad..(s + 1) * ad].iter().copied())
@@ -393,21 +421,25 @@ impl Ppo {
                 steps_taken += 1;
                 let (dmu, dlog_std) = (sur.dmu, sur.dlog_std);
                 pl = sur.loss;
-                let (mut g, _) = self.actor.backward(&tape, &dmu);
+                let (mut g, dx) = self.actor.backward(&tape, &dmu);
                 g.clip(self.cfg.max_grad_norm);
                 self.actor_opt.step(&mut self.actor, &g);
+                self.actor_id.learn(&dx, od, self.actor_opt.lr);
                 self.step_log_std(&dlog_std);
                 // Critic: squared error to the GAE returns.
                 let targets: Vec<f32> = idx.iter().map(|&s| ret[s]).collect();
                 let x = self.critic_inputs(&o, m);
                 let clip = self.cfg.max_grad_norm;
-                vl = common::regression_step(
+                let (loss, dx) = common::regression_step(
                     &mut self.critic,
                     &mut self.critic_opt,
                     &x,
                     &targets,
                     clip,
                 );
+                vl = loss;
+                let first = self.critic_id_column();
+                self.critic_id.learn(&dx, first, self.critic_opt.lr);
             }
         }
         let _ = samples;
