@@ -146,15 +146,28 @@ fn resumed_training_equals_uninterrupted_training() {
     assert_eq!(serialised(&straight), serialised(&resumed));
 }
 
+/// For the full-state and the mean-field critic, and each kind of identity input.
 #[test]
 fn policy_gradient_matches_finite_differences() {
+    use gridc::train::identity::AgentId;
+    for mean_field_critic in [false, true] {
+        for agent_id in [AgentId::OneHot, AgentId::Embedding, AgentId::None] {
+            policy_gradient_matches_finite_differences_with(MaddpgConfig {
+                hidden: 6,
+                mean_field_critic,
+                agent_id,
+                id_width: 3,
+                ..MaddpgConfig::default()
+            });
+        }
+    }
+}
+
+fn policy_gradient_matches_finite_differences_with(cfg: MaddpgConfig) {
+    let label = format!("mean field {}, {:?}", cfg.mean_field_critic, cfg.agent_id);
     let s = scenario(TWO_AGENTS);
     let exp = &s.experiments[0];
     let env = Env::new(&s, exp, 1).expect("env");
-    let cfg = MaddpgConfig {
-        hidden: 6,
-        ..MaddpgConfig::default()
-    };
     let mut agent = Maddpg::new(&env, cfg, 3);
     // Larger actor outputs than the 0.01-gain initialisation, so tanh' is far from 1.
     for l in &mut agent.actor.layers {
@@ -208,10 +221,10 @@ fn policy_gradient_matches_finite_differences() {
         worst = worst.max(error(loss(&p), loss(&q), g.b[li][0]));
         checked += 1;
     }
-    assert!(g.norm() > 1e-3, "a non-trivial gradient");
+    assert!(g.norm() > 1e-3, "{label}: a non-trivial gradient");
     assert!(
         worst < 2e-2,
-        "relative error {worst} over {checked} parameters"
+        "{label}: relative error {worst} over {checked} parameters"
     );
     // The gradient must flow only through each agent's own action slot: the critic's
     // other action inputs are the replayed actions, which do not depend on the actor.
@@ -220,7 +233,7 @@ fn policy_gradient_matches_finite_differences() {
     assert_ne!(
         agent.policy_gradient(&obs, &a2, m).1,
         g,
-        "the others' replayed actions enter the critic"
+        "{label}: the others' replayed actions enter the critic"
     );
 }
 

@@ -55,11 +55,16 @@ impl IdEmbedding {
     }
 
     /// Adam step from ∂L/∂input (`rows × in`) whose columns `first..first + width` are
-    /// this embedding; rows belong to agent r % N.
-    pub fn step(&mut self, input_grad: &Array2<f32>, first: usize, lr: f32) {
+    /// this embedding; row r belongs to the r-th agent of `agent_of_row`.
+    fn step(
+        &mut self,
+        input_grad: &Array2<f32>,
+        first: usize,
+        agent_of_row: impl Iterator<Item = usize>,
+        lr: f32,
+    ) {
         let mut g = vec![0.0f32; self.agents * self.width];
-        for (r, row) in input_grad.outer_iter().enumerate() {
-            let a = r % self.agents;
+        for (row, a) in input_grad.outer_iter().zip(agent_of_row) {
             for j in 0..self.width {
                 g[a * self.width + j] += row[first + j];
             }
@@ -103,6 +108,10 @@ impl Identity {
     }
 
     /// Write agent `agent`'s identity into `out` (length [`Identity::width`]).
+    pub fn write_row(&self, agent: usize, out: &mut [f32]) {
+        self.write(agent, out)
+    }
+
     fn write(&self, agent: usize, out: &mut [f32]) {
         match self {
             Identity::OneHot { .. } => {
@@ -118,7 +127,27 @@ impl Identity {
     /// learned); `first` is the column where the identity starts.
     pub fn learn(&mut self, input_grad: &Array2<f32>, first: usize, lr: f32) {
         if let Identity::Learned(e) = self {
-            e.step(input_grad, first, lr);
+            let agents = e.agents;
+            e.step(
+                input_grad,
+                first,
+                (0..input_grad.nrows()).map(|r| r % agents),
+                lr,
+            );
+        }
+    }
+
+    /// [`Identity::learn`] for rows whose agents are given explicitly (row r belongs to
+    /// the r-th agent of `agent_of_row`).
+    pub fn learn_rows(
+        &mut self,
+        input_grad: &Array2<f32>,
+        first: usize,
+        agent_of_row: impl Iterator<Item = usize>,
+        lr: f32,
+    ) {
+        if let Identity::Learned(e) = self {
+            e.step(input_grad, first, agent_of_row, lr);
         }
     }
 }

@@ -16,6 +16,7 @@
 use super::buffer::{Replay, RunningStats};
 use super::common::{self, Rng, Update};
 use super::hyper::Interval;
+use super::identity::{self, AgentId, Identity};
 use super::nn::{Adam, Grads, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
@@ -24,6 +25,14 @@ use serde::{Deserialize, Serialize};
 /// Hyper-parameters, with the defaults used unless a run overrides them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaddpgConfig {
+    /// The critics see agent i's observation and action, the mean observation and the
+    /// mean action of the other agents (mean-field Q, Yang et al. 2018; width
+    /// 2·(obs_dim + act_dim)) instead of every agent's (width (N + 1)·(obs_dim + act_dim)).
+    pub mean_field_critic: bool,
+    /// Identity input of actor and critics: `one_hot`, `embedding` or `none` (as PPO's).
+    pub agent_id: AgentId,
+    /// Width of a learned identity embedding.
+    pub id_width: usize,
     /// Adam learning rate of the actor.
     pub actor_lr: f32,
     /// Adam learning rate of the critic(s).
@@ -90,6 +99,7 @@ pub struct MaddpgConfig {
 impl MaddpgConfig {
     /// The valid range of every numeric field (`--hp` values are checked against it).
     pub const BOUNDS: &'static [(&'static str, Interval)] = &[
+        ("id_width", Interval::AtLeastOne),
         ("actor_lr", Interval::Positive),
         ("critic_lr", Interval::Positive),
         ("gamma", Interval::Fraction),
@@ -116,6 +126,9 @@ impl MaddpgConfig {
 impl Default for MaddpgConfig {
     fn default() -> Self {
         MaddpgConfig {
+            mean_field_critic: false,
+            agent_id: AgentId::OneHot,
+            id_width: 8,
             actor_lr: 3e-4,
             critic_lr: 1e-3,
             gamma: 0.99,
@@ -150,6 +163,9 @@ pub struct Maddpg {
     pub critics: Vec<Mlp>,
     pub actor_target: Mlp,
     pub critic_targets: Vec<Mlp>,
+    /// Identity inputs of the actor (its target reads the same table) and the critics.
+    pub actor_id: Identity,
+    pub critic_id: Identity,
     actor_opt: Adam,
     critic_opts: Vec<Adam>,
     pub rng: Rng,
@@ -172,12 +188,13 @@ impl Maddpg {
     pub fn new(env: &Env, cfg: MaddpgConfig, seed: u64) -> Maddpg {
         let (n, od, ad) = (env.agents(), env.obs_dim(), env.act_dim());
         let h = cfg.hidden;
+        let identity = |salt: u64| Identity::new(cfg.agent_id, n, cfg.id_width, seed ^ salt);
+        let (actor_id, critic_id) = (identity(0xA5), identity(0xC7));
         // The actor outputs μ before the tanh (applied in `actions`), small initial outputs.
-        let actor = common::actor_mlp(od + n, h, ad, seed);
+        let actor = common::actor_mlp(od + actor_id.width(), h, ad, seed);
+        let critic_in = critic_width(n, od, ad, cfg.mean_field_critic) + critic_id.width();
         let critics: Vec<Mlp> = (0..if cfg.twin_critics { 2 } else { 1 })
-            .map(|k| {
-                common::critic_mlp(critic_width(n, od, ad), h, seed.wrapping_add(1 + k as u64))
-            })
+            .map(|k| common::critic_mlp(critic_in, h, seed.wrapping_add(1 + k as u64)))
             .collect();
         let width = 2 * n * od + n * ad + n + 1;
         Maddpg {
@@ -197,6 +214,8 @@ impl Maddpg {
             cfg,
             actor,
             critics,
+            actor_id,
+            critic_id,
             agents: n,
             obs_dim: od,
             act_dim: ad,
@@ -205,50 +224,61 @@ impl Maddpg {
 
     /// Critic inputs, one row per (environment-step e, agent i) of `rows`: i's own
     /// normalised observation and action first, then every agent's observation and
-    /// action, then i's one-hot id. Own first, as for MAPPO's critic: the shared critic
-    /// finds agent i's action at a fixed column instead of routing it through the id,
-    /// which is what the actor's gradient ∂Q/∂a_i reads. `joint` holds one joint action
-    /// per environment-step, or one per row when `per_row` (the policy gradient's rows
-    /// each replace a different agent's action).
+    /// action (or, mean-field, the mean observation and the other agents' mean action),
+    /// then i's identity. Own first, as for MAPPO's critic: the shared critic finds agent
+    /// i's action at a fixed column instead of routing it through the id, which is what
+    /// the actor's gradient ∂Q/∂a_i reads. `joint` holds the joint actions of the steps;
+    /// `own`, when given, replaces agent i's action in row r by `own[r]` (the policy
+    /// gradient's rows), everywhere it appears.
     fn critic_inputs(
         &self,
         obs: &[f32],
         joint: &[f32],
-        per_row: bool,
+        own: Option<&[f32]>,
         rows: &[(usize, usize)],
     ) -> Array2<f32> {
         let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
         let (no, na) = (n * od, n * ad);
-        let mut x = Array2::zeros((rows.len(), critic_width(n, od, ad)));
+        let mean_field = self.cfg.mean_field_critic;
+        let id_at = critic_width(n, od, ad, mean_field);
+        let mut x = Array2::zeros((rows.len(), id_at + self.critic_id.width()));
+        let (mut mean_obs, mut mean_others) = (vec![0.0f32; od], vec![0.0f32; ad]);
+        let mut replaced = vec![0.0f32; na];
         for (r, (mut row, &(e, i))) in x.rows_mut().into_iter().zip(rows).enumerate() {
             let o = &obs[e * no..(e + 1) * no];
-            let a = if per_row {
-                &joint[r * na..(r + 1) * na]
-            } else {
-                &joint[e * na..(e + 1) * na]
-            };
+            let a = &joint[e * na..(e + 1) * na];
+            let a_i = own.map_or(&a[i * ad..(i + 1) * ad], |own| &own[r * ad..(r + 1) * ad]);
             let row = row
                 .as_slice_mut()
                 .expect("a fresh array is in standard layout");
             row[..od].copy_from_slice(&o[i * od..(i + 1) * od]);
-            row[od..od + ad].copy_from_slice(&a[i * ad..(i + 1) * ad]);
-            row[od + ad..od + ad + no].copy_from_slice(o);
-            row[od + ad + no..od + ad + no + na].copy_from_slice(a);
-            row[od + ad + no + na + i] = 1.0;
+            row[od..od + ad].copy_from_slice(a_i);
+            if mean_field {
+                mean_of(o, od, None, &mut mean_obs);
+                mean_of(a, ad, Some(i), &mut mean_others);
+                row[od + ad..2 * od + ad].copy_from_slice(&mean_obs);
+                row[2 * od + ad..id_at].copy_from_slice(&mean_others);
+            } else {
+                replaced.copy_from_slice(a);
+                replaced[i * ad..(i + 1) * ad].copy_from_slice(a_i);
+                row[od + ad..od + ad + no].copy_from_slice(o);
+                row[od + ad + no..id_at].copy_from_slice(&replaced);
+            }
+            self.critic_id.write_row(i, &mut row[id_at..]);
         }
         x
     }
 
-    /// Actor inputs of `rows` only: agent i's observation of step e and its one-hot id.
+    /// Actor inputs of `rows` only: agent i's observation of step e and its identity.
     fn actor_rows(&self, obs: &[f32], rows: &[(usize, usize)]) -> Array2<f32> {
         let (n, od) = (self.agents, self.obs_dim);
-        let mut x = Array2::zeros((rows.len(), od + n));
+        let mut x = Array2::zeros((rows.len(), od + self.actor_id.width()));
         for (mut row, &(e, i)) in x.rows_mut().into_iter().zip(rows) {
             let row = row
                 .as_slice_mut()
                 .expect("a fresh array is in standard layout");
             row[..od].copy_from_slice(&obs[(e * n + i) * od..(e * n + i + 1) * od]);
-            row[od + i] = 1.0;
+            self.actor_id.write_row(i, &mut row[od..]);
         }
         x
     }
@@ -287,7 +317,14 @@ impl Maddpg {
     /// Deterministic actions tanh(μ(o)) (`batch × agents × act_dim`).
     pub fn act_deterministic(&self, obs: &[f32], batch: usize) -> Vec<f32> {
         let (n, od) = (self.agents, self.obs_dim);
-        common::act_deterministic(&self.actor, &self.obs_stats, obs, batch, n, od)
+        let o = common::normalized(&self.obs_stats, obs);
+        common::deterministic(&self.actor.predict(&identity::own_inputs(
+            &o,
+            batch,
+            n,
+            od,
+            &self.actor_id,
+        )))
     }
 
     /// Exploration noise σ after `env_steps` environment-steps (linear decay).
@@ -411,11 +448,12 @@ impl Maddpg {
         let s = self.sample();
         let m = s.m;
         // TD target y = r + γ (1 − done) min_k Q'_k(o', ã'), ã' = clip(tanh μ'(o') + ε̃).
-        let mu_next = self.actor_target.predict(&common::with_agent_ids(
+        let mu_next = self.actor_target.predict(&identity::own_inputs(
             &s.next_obs,
             m,
             self.agents,
             self.obs_dim,
+            &self.actor_id,
         ));
         let (sig, clip) = (self.cfg.target_noise, self.cfg.target_noise_clip);
         let next_actions: Vec<f32> = mu_next
@@ -430,7 +468,7 @@ impl Maddpg {
             })
             .collect();
         let rows = self.update_rows(m);
-        let x_next = self.critic_inputs(&s.next_obs, &next_actions, false, &rows);
+        let x_next = self.critic_inputs(&s.next_obs, &next_actions, None, &rows);
         let q_next = self
             .critic_targets
             .iter()
@@ -446,12 +484,16 @@ impl Maddpg {
             })
             .collect();
         // Critics: ½ mean (Q − y)².
-        let x = self.critic_inputs(&s.obs, &s.actions, false, &rows);
+        let x = self.critic_inputs(&s.obs, &s.actions, None, &rows);
         let mut critic_loss = 0.0;
         let twins = self.critics.len() as f32;
+        let id_at = critic_width(n, self.obs_dim, self.act_dim, self.cfg.mean_field_critic);
         for (critic, opt) in self.critics.iter_mut().zip(&mut self.critic_opts) {
-            critic_loss +=
-                common::regression_step(critic, opt, &x, &y, self.cfg.max_grad_norm).0 / twins;
+            let (loss, dx) = common::regression_step(critic, opt, &x, &y, self.cfg.max_grad_norm);
+            critic_loss += loss / twins;
+            // Row r belongs to agent rows[r].1, not r % N: learn row by row's agent.
+            self.critic_id
+                .learn_rows(&dx, id_at, rows.iter().map(|&(_, i)| i), opt.lr);
         }
         self.updates += 1;
         if !self
@@ -461,9 +503,12 @@ impl Maddpg {
             return (critic_loss, None);
         }
         // Actor: ascend Q1 on each agent's own action; others keep their replayed actions.
-        let (actor_loss, mut g) = self.policy_gradient_rows(&s.obs, &s.actions, &rows);
+        let (actor_loss, mut g, dx) = self.policy_gradient_rows(&s.obs, &s.actions, &rows);
         g.clip(self.cfg.max_grad_norm);
         self.actor_opt.step(&mut self.actor, &g);
+        let lr = self.actor_opt.lr;
+        self.actor_id
+            .learn_rows(&dx, self.obs_dim, rows.iter().map(|&(_, i)| i), lr);
         // Targets: θ' ← τ θ + (1 − τ) θ'.
         let tau = self.cfg.tau;
         polyak(&mut self.actor_target, &self.actor, tau);
@@ -482,7 +527,8 @@ impl Maddpg {
         let rows: Vec<(usize, usize)> = (0..m)
             .flat_map(|e| (0..self.agents).map(move |i| (e, i)))
             .collect();
-        self.policy_gradient_rows(obs, actions, &rows)
+        let (loss, g, _) = self.policy_gradient_rows(obs, actions, &rows);
+        (loss, g)
     }
 
     /// [`Maddpg::policy_gradient`] over the given (environment-step, agent) rows.
@@ -491,20 +537,13 @@ impl Maddpg {
         obs: &[f32],
         actions: &[f32],
         rows: &[(usize, usize)],
-    ) -> (f32, Grads) {
+    ) -> (f32, Grads, Array2<f32>) {
         let (n, od, ad) = (self.agents, self.obs_dim, self.act_dim);
         let (mu, actor_tape) = self.actor.forward(&self.actor_rows(obs, rows));
         // Row r = (e, i) of the critic batch: agent i's action replaced by its current policy.
         let count = rows.len() as f32;
-        let mut joint = Vec::with_capacity(rows.len() * n * ad);
-        for (r, &(e, i)) in rows.iter().enumerate() {
-            let start = joint.len();
-            joint.extend_from_slice(&actions[e * n * ad..(e + 1) * n * ad]);
-            for j in 0..ad {
-                joint[start + i * ad + j] = mu[(r, j)].tanh();
-            }
-        }
-        let x = self.critic_inputs(obs, &joint, true, rows);
+        let own: Vec<f32> = mu.iter().map(|u| u.tanh()).collect();
+        let x = self.critic_inputs(obs, actions, Some(&own), rows);
         let no = n * od;
         let (q, tape) = self.critics[0].forward(&x);
         let (c, free) = (self.cfg.action_penalty, self.cfg.action_penalty_from);
@@ -517,19 +556,51 @@ impl Maddpg {
         for (r, &(_, i)) in rows.iter().enumerate() {
             for j in 0..ad {
                 let t = mu[(r, j)].tanh();
-                // a_i enters twice: in the own-action columns and in the joint action.
-                let dq_da = dx[(r, od + j)] + dx[(r, od + ad + no + i * ad + j)];
+                // a_i enters in the own-action columns and (full state) in the joint
+                // action; the mean-field state holds only the others' actions.
+                let joint = if self.cfg.mean_field_critic {
+                    0.0
+                } else {
+                    dx[(r, od + ad + no + i * ad + j)]
+                };
+                let dq_da = dx[(r, od + j)] + joint;
                 dmu[(r, j)] = dq_da * (1.0 - t * t) + 2.0 * c * excess(mu[(r, j)]) / count;
             }
         }
-        let (g, _) = self.actor.backward(&actor_tape, &dmu);
-        (loss, g)
+        let (g, dx_actor) = self.actor.backward(&actor_tape, &dmu);
+        (loss, g, dx_actor)
     }
 }
 
-/// Critic input width: own observation and action, every observation and action, the id.
-fn critic_width(agents: usize, obs_dim: usize, act_dim: usize) -> usize {
-    obs_dim + act_dim + agents * (obs_dim + act_dim) + agents
+/// Critic input width before the identity: own observation and action, then every
+/// observation and action, or (mean-field) the mean observation and the others' mean action.
+fn critic_width(agents: usize, obs_dim: usize, act_dim: usize, mean_field: bool) -> usize {
+    if mean_field {
+        2 * (obs_dim + act_dim)
+    } else {
+        (agents + 1) * (obs_dim + act_dim)
+    }
+}
+
+/// The mean over agents of `values` (`agents × dim`, row-major) into `out`, leaving agent
+/// `skip` out if given (the mean of the others; zeros when there are none).
+fn mean_of(values: &[f32], dim: usize, skip: Option<usize>, out: &mut [f32]) {
+    out.fill(0.0);
+    let agents = values.len() / dim.max(1);
+    let mut count = 0usize;
+    for (a, v) in values.chunks(dim.max(1)).enumerate() {
+        if Some(a) == skip {
+            continue;
+        }
+        count += 1;
+        for (o, x) in out.iter_mut().zip(v) {
+            *o += x;
+        }
+    }
+    let _ = agents;
+    if count > 0 {
+        out.iter_mut().for_each(|o| *o /= count as f32);
+    }
 }
 
 /// A sampled minibatch (observations already normalised).
