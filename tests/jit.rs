@@ -171,7 +171,7 @@ fn jit_observations_match_the_interpreter_on_examples_and_valid_files() {
 }
 
 /// Observation catalogue of the random scenarios (every feature kind, forecasts).
-const RANDOM_OBS: &str = "time.hour, time.weekday, time.day, price.import.next(3 h), price.export, self.demand, self.roof.next(2 h), self.store.soc, self.net.last, self.feeder.flow.last, community.net.last, trunk.flow.last";
+const RANDOM_OBS: &str = "time.hour, time.weekday, time.day, price.import.next(3 h), price.export, self.demand, self.roof.next(2 h), self.store.soc, self.net.last, self.feeder.flow.last, community.net.last, community.peak.today, trunk.flow.last";
 
 fn random_text(
     hh: &[(f64, f64, f64, f64, f64, bool)],

@@ -7,7 +7,7 @@ use gridc::check::{check_source, Options};
 use gridc::ir::{Field, Scalar};
 use gridc::model::Rule;
 use gridc::model::Scenario;
-use gridc::sim::env::Env;
+use gridc::sim::env::{Backend, Env};
 use gridc::sim::episode::episode;
 
 fn scenario(text: &str) -> Scenario {
@@ -492,6 +492,36 @@ fn last_features_show_the_step_just_taken() {
     );
     let (obs, _, _) = env.step(&[0.4, 0.0]).expect("step");
     assert!((obs[0] as f64 - 3.0).abs() < 1e-5, "{obs:?}");
+}
+
+/// `community.peak.today` is the day's running peak of the peak-charge bus before the
+/// step being decided: 0 at the start, the maximum of the day's steps so far, 0 again at
+/// midnight inside a two-day episode (hand-computed: 2 kW load, a 5 kW battery).
+#[test]
+fn the_running_peak_observation_restarts_at_midnight() {
+    let text = "gridc 0.1\n\
+        template hh() { load demand = 2 kW; battery store { capacity 200 kWh; power 5 kW; efficiency 1; soc 0..1; start 0.5 } }\n\
+        network net { bus sub; feeder f from sub { limit 100 kW }; hh a on f; peak_charge 1 $/kW per day on sub; tariff std.flat }\n\
+        agents { each hh controls store.power in -1..1; observe { community.peak.today, community.net.last } }\n\
+        reward { mix = 0 }\n\
+        experiment e { step 12 h; episode 48 h; train days 2023-01-01..2023-01-10; test days 2023-02-01 }\n";
+    let s = scenario(&format!("{}import \"std\"\n{}", &text[..10], &text[10..]));
+    for backend in [Backend::Interp, Backend::Jit] {
+        let mut env = Env::with_backend(&s, &s.experiments[0], 1, backend).expect("env");
+        let mut obs = env.reset(&[0]);
+        let mut seen = vec![obs[0]];
+        // Imports 2 + 5·a kW: 4, 2 | midnight | 1, 3; each observation is seen before
+        // deciding the next step (the last one after the episode's end).
+        for a in [0.4f32, 0.0, -0.2, 0.2] {
+            let (next, _, done) = env.step(&[a]).expect("step");
+            obs = next;
+            seen.push(obs[0]);
+            if done {
+                break;
+            }
+        }
+        assert_eq!(seen, vec![0.0, 4.0, 0.0, 1.0, 3.0], "{backend:?}: {seen:?}");
+    }
 }
 
 /// Two 12 h steps, import 0.10 then 0.50 $/kWh, load 2 kW, a 10 kWh / 5 kW battery

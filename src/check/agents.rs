@@ -28,6 +28,7 @@ const FEATURES: &[&str] = &[
     "self.feeder.flow.last",
     "<feeder>.flow.last",
     "community.net.last",
+    "community.peak.today",
 ];
 
 pub fn check_agents(
@@ -420,6 +421,7 @@ fn feature(
         ["self", "net", "last"] if !horizon => Feature::OwnNetLast,
         ["self", "feeder", "flow", "last"] if !horizon => Feature::OwnFeederFlowLast,
         ["community", "net", "last"] if !horizon => Feature::CommunityNetLast,
+        ["community", "peak", "today"] if !horizon => Feature::CommunityPeakToday,
         [fd, "flow", "last"]
             if !horizon
                 && built

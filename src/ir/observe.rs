@@ -49,6 +49,8 @@ pub enum ObsColumn {
     OwnFeederFlowLast,
     /// The bus import (peak bus) of the last step.
     BusLast,
+    /// The day's running peak of the bus import before this step.
+    BusPeakToday,
     /// `k` columns: the mean of the other agents' (or same-feeder agents') messages.
     Messages,
 }
@@ -178,6 +180,7 @@ pub fn lower_observe(s: &Scenario, steps: usize) -> ObsProgram {
             }
             Feature::OwnFeederFlowLast => p.columns.push(ObsColumn::OwnFeederFlowLast),
             Feature::CommunityNetLast => p.columns.push(ObsColumn::BusLast),
+            Feature::CommunityPeakToday => p.columns.push(ObsColumn::BusPeakToday),
             Feature::Messages => {
                 if p.messages > 0 {
                     p.columns.push(ObsColumn::Messages)

@@ -331,6 +331,9 @@ pub enum Feature {
     },
     OwnFeederFlowLast,
     CommunityNetLast,
+    /// The day's highest import at the peak-charge bus so far (the running peak the peak
+    /// charge is levied on; 0 at midnight).
+    CommunityPeakToday,
     /// Mean of the messages received last step (size = k).
     Messages,
 }

@@ -361,6 +361,7 @@ impl<'s> Env<'s> {
             last_net: &self.last_net,
             last_flow: &self.last_flow,
             last_bus: &self.last_bus,
+            peak_today: &self.m.scalar[Scalar::PeakToday as usize],
             messages: &self.messages,
             inputs: &self.obs_in,
         };
@@ -434,6 +435,9 @@ impl<'s> Env<'s> {
                             self.last_flow[b * self.ir.feeders + self.ir.feeder_of[h]] as f32,
                         ),
                         Feature::CommunityNetLast => out.push(self.last_bus[b] as f32),
+                        Feature::CommunityPeakToday => {
+                            out.push(self.m.scalar[Scalar::PeakToday as usize][b] as f32)
+                        }
                         Feature::Messages => self.push_messages(out, b, a),
                     }
                 }

@@ -86,6 +86,12 @@ pub fn observe(p: &ObsProgram, a: &ObsArgs, out: &mut Vec<f32>) {
                             o[col] = v;
                         }
                     }
+                    ObsColumn::BusPeakToday => {
+                        let v = a.peak_today[b] as f32;
+                        for o in rows.chunks_exact_mut(dim) {
+                            o[col] = v;
+                        }
+                    }
                     ObsColumn::Agent { series, offset } => {
                         let start = ((series * batch + b) * len + a.t + offset) * na;
                         let src = &a.inputs.agent[start + a0..start + a1];

@@ -93,6 +93,8 @@ pub struct ObsArgs<'a> {
     pub last_net: &'a [f64],
     pub last_flow: &'a [f64],
     pub last_bus: &'a [f64],
+    /// `batch`: the day's running peak at the peak-charge bus.
+    pub peak_today: &'a [f64],
     /// `batch × agents × k`.
     pub messages: &'a [f64],
     pub inputs: &'a ObsInputs,
@@ -324,6 +326,7 @@ impl JitProgram {
                 && a.last_net.len() >= batch * n
                 && a.last_flow.len() >= batch * nf
                 && a.last_bus.len() >= batch
+                && a.peak_today.len() >= batch
                 && a.messages.len() >= batch * na * k,
             "observation state arrays shorter than the counts"
         );
@@ -342,6 +345,7 @@ impl JitProgram {
         ptrs[observe::P_NET_LAST] = a.last_net.as_ptr() as *const u8;
         ptrs[observe::P_FLOW_LAST] = a.last_flow.as_ptr() as *const u8;
         ptrs[observe::P_BUS_LAST] = a.last_bus.as_ptr() as *const u8;
+        ptrs[observe::P_PEAK_TODAY] = a.peak_today.as_ptr() as *const u8;
         ptrs[observe::P_MESSAGES] = a.messages.as_ptr() as *const u8;
         ptrs[observe::P_ENV_SERIES] = inp.env.as_ptr() as *const u8;
         ptrs[observe::P_AGENT_SERIES] = inp.agent.as_ptr() as *const u8;

@@ -29,7 +29,8 @@ pub(super) const P_ENV_SERIES: usize = 7;
 pub(super) const P_AGENT_SERIES: usize = 8;
 pub(super) const P_AGENT_HOUSE: usize = 9;
 pub(super) const P_AGENT_FEEDER: usize = 10;
-pub(super) const POINTERS: usize = 11;
+pub(super) const P_PEAK_TODAY: usize = 11;
+pub(super) const POINTERS: usize = 12;
 /// Indices into the count table.
 pub(super) const C_BATCH: usize = 0;
 pub(super) const C_AGENTS: usize = 1;
@@ -156,6 +157,10 @@ pub(super) fn build(
                 let addr = b.ins().iadd(pv[P_BUS_LAST], b8);
                 Some(b.ins().load(f64t, mem, addr, 0))
             }
+            ObsColumn::BusPeakToday => {
+                let addr = b.ins().iadd(pv[P_PEAK_TODAY], b8);
+                Some(b.ins().load(f64t, mem, addr, 0))
+            }
             _ => None,
         };
         // Shared values are rounded here; agent-series entries stay base pointers.
@@ -188,9 +193,10 @@ pub(super) fn build(
     let mut col = 0i32;
     for (c, sv) in p.columns.iter().zip(&shared) {
         let v = match *c {
-            ObsColumn::Env { .. } | ObsColumn::FeederFlowLast(_) | ObsColumn::BusLast => {
-                sv.expect("shared value")
-            }
+            ObsColumn::Env { .. }
+            | ObsColumn::FeederFlowLast(_)
+            | ObsColumn::BusLast
+            | ObsColumn::BusPeakToday => sv.expect("shared value"),
             ObsColumn::Agent { .. } => {
                 let addr = b.ins().iadd(sv.expect("series base"), a8);
                 let x = b.ins().load(f64t, mem, addr, 0);
