@@ -55,7 +55,7 @@ syn match gridProperty "\.\@1<!\<\%(capacity\|power\|efficiency\|charge_efficien
 
 " Observations: time.hour, price.import(.next(6 h)), self.store.soc, street.flow.last.
 syn match gridSelf "\.\@1<!\<self\>"
-syn match gridObservation "\.\@1<!\<\%(time\.\%(hour\|weekday\|day\)\|price\.\%(import\|export\)\|carbon\.intensity\|community\.net\.last\)\>\%(\.\%(next\>\)\@!\)\@!"
+syn match gridObservation "\.\@1<!\<\%(time\.\%(hour\|weekday\|day\)\|price\.\%(import\|export\)\|carbon\.intensity\|community\.\%(net\.last\|peak\.today\)\)\>\%(\.\%(next\>\)\@!\)\@!"
 syn match gridObservation "\.\@1<=\%(\%(net\|flow\)\.last\|soc\)\>\.\@!"
 
 " Numbers (`0.15`, `1e-3`, `200k`), then a magnitude and a unit on the same line.

@@ -60,7 +60,7 @@ const FUNCS = new Set(['uniform', 'normal', 'choice', 'bill', 'cost', 'count', '
 const CONSTS = new Set(['none', 'step', 'linear', 'lp', 'mappo', 'ippo', 'maddpg', 'no_battery', 'greedy', 'tou_rule',
   'broadcast', 'neighbours', 'neighbors']);
 const OBSERVATIONS = ['time.hour', 'time.weekday', 'time.day', 'price.import', 'price.export', 'carbon.intensity',
-  'community.net.last'];
+  'community.net.last', 'community.peak.today'];
 
 const S = {
   lineComment: 'comment.line.double-slash.grid', blockComment: 'comment.block.grid',
