@@ -290,7 +290,7 @@ fn a_run_killed_with_sigkill_and_rerun_equals_the_uninterrupted_run() {
     assert_eq!(results(&b), reference, "a killed and rerun run differs");
     for f in ["report.md", "runs.csv", "report.json"] {
         assert_eq!(
-            std::fs::read(a.join(f)).ok().map(|t| t.len() > 0),
+            std::fs::read(a.join(f)).ok().map(|t| !t.is_empty()),
             Some(true),
             "{f} missing"
         );

@@ -600,7 +600,7 @@ struct ProfileOptions {
 
 fn whole_days(rows: usize, resolution_s: f64) -> bool {
     let per_day = (86400.0 / resolution_s).round() as usize;
-    per_day > 0 && rows > 0 && rows % per_day == 0
+    per_day > 0 && rows > 0 && rows.is_multiple_of(per_day)
 }
 
 fn line_span(text: &str, start: usize) -> Span {

@@ -227,13 +227,13 @@ pub fn run(a: Args) -> i32 {
     // Values that end up on `#SBATCH` lines must stay one word on one line.
     let word = |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"');
     if !word(&a.time) {
-        return usage(&format!(
+        return usage(format!(
             "`{}` is not a Slurm time limit (e.g. 01:30:00)",
             a.time
         ));
     }
     if let Some(p) = a.partition.as_deref().filter(|p| !word(p)) {
-        return usage(&format!("`{p}` is not a partition name"));
+        return usage(format!("`{p}` is not a partition name"));
     }
     let Some((plan, _points)) = super::run::make_plan(&PlanRequest {
         file: &a.file,
@@ -252,15 +252,15 @@ pub fn run(a: Args) -> i32 {
     }
     let gridc = match std::env::current_exe() {
         Ok(p) => p,
-        Err(e) => return fail(&format!("cannot find the gridc binary: {e}")),
+        Err(e) => return fail(format!("cannot find the gridc binary: {e}")),
     };
     let file = match std::fs::canonicalize(&a.file) {
         Ok(p) => p,
-        Err(e) => return fail(&format!("`{}`: {e}", a.file.display())),
+        Err(e) => return fail(format!("`{}`: {e}", a.file.display())),
     };
     let out = match std::path::absolute(&a.out) {
         Ok(p) => p,
-        Err(e) => return fail(&format!("`{}`: {e}", a.out.display())),
+        Err(e) => return fail(format!("`{}`: {e}", a.out.display())),
     };
     if out.to_string_lossy().contains(['\n', '\r', '"']) {
         return usage("the --out path must not contain newlines or double quotes");
@@ -291,7 +291,7 @@ pub fn run(a: Args) -> i32 {
     let dir = out.join("slurm");
     let logs = dir.join("logs");
     if let Err(e) = std::fs::create_dir_all(&logs) {
-        return fail(&format!("cannot create `{}`: {e}", logs.display()));
+        return fail(format!("cannot create `{}`: {e}", logs.display()));
     }
     let run_path = dir.join("run.sbatch");
     let merge_path = dir.join("merge.sbatch");
@@ -300,7 +300,7 @@ pub fn run(a: Args) -> i32 {
         (&merge_path, scripts.merge_sbatch()),
     ] {
         if let Err(e) = crate::files::write_atomic(path, text.as_bytes()) {
-            return fail(&format!("cannot write `{}`: {e}", path.display()));
+            return fail(format!("cannot write `{}`: {e}", path.display()));
         }
     }
     println!(

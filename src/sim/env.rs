@@ -221,7 +221,7 @@ impl<'s> Env<'s> {
         self.m.s_mut(Scalar::EpisodeEnd).fill(last);
         // Daily charges restart at every midnight inside an episode.
         let steps_per_day = (24.0 / self.ir.dt_h).round() as usize;
-        if self.t > 0 && steps_per_day > 0 && self.t % steps_per_day == 0 {
+        if self.t > 0 && steps_per_day > 0 && self.t.is_multiple_of(steps_per_day) {
             self.m.h_mut(Field::PeakImportToday).fill(0.0);
             self.m.s_mut(Scalar::PeakToday).fill(0.0);
         }
