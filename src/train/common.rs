@@ -1,7 +1,7 @@
 //! What the PPO family and MADDPG share: the serialisable RNG, one update's statistics,
-//! observation normalisation, the shared-parameter actor (inputs with a one-hot agent id,
-//! construction, deterministic actions), the tail penalty's shape and the critic's
-//! squared-error regression step.
+//! observation normalisation, the shared-parameter actor (construction, deterministic
+//! actions; its identity inputs are in identity.rs), the tail penalty's shape and the
+//! critic's squared-error regression step.
 
 use super::buffer::RunningStats;
 use super::nn::{Activation, Adam, Mlp};
@@ -61,25 +61,6 @@ pub fn normalized(stats: &RunningStats, obs: &[f32]) -> Vec<f32> {
     stats.normalized(obs, OBS_CLIP)
 }
 
-/// Network inputs for shared parameters: each agent's (normalised) observation followed by
-/// its one-hot id; `obs` is `batch × agents × obs_dim`, the result `(batch·agents) × (obs_dim + agents)`.
-pub fn with_agent_ids(
-    obs: &[f32],
-    batch: usize,
-    agents: usize,
-    obs_dim: usize,
-) -> ndarray::Array2<f32> {
-    ndarray::Array2::from_shape_fn((batch * agents, obs_dim + agents), |(r, c)| {
-        if c < obs_dim {
-            obs[r * obs_dim + c]
-        } else if c - obs_dim == r % agents {
-            1.0
-        } else {
-            0.0
-        }
-    })
-}
-
 /// How far a pre-tanh action mean lies beyond ±`free` (signed; 0 inside): the tail
 /// penalty c · excess² of PPO and MADDPG keeps means out of tanh's flat tails.
 pub fn tail_excess(mu: f32, free: f32) -> f32 {
@@ -112,24 +93,6 @@ pub fn critic_mlp(inputs: usize, hidden: usize, seed: u64) -> Mlp {
 /// Deterministic actions tanh(μ) from an actor's outputs, row-major.
 pub fn deterministic(mu: &Array2<f32>) -> Vec<f32> {
     mu.iter().map(|m| m.tanh()).collect()
-}
-
-/// Deterministic actions tanh(μ(o)) of a shared actor for raw observations
-/// (`batch × agents × obs_dim` in, `batch × agents × act_dim` out).
-pub fn act_deterministic(
-    actor: &Mlp,
-    stats: &RunningStats,
-    obs: &[f32],
-    batch: usize,
-    agents: usize,
-    obs_dim: usize,
-) -> Vec<f32> {
-    let o = normalized(stats, obs);
-    actor
-        .predict(&with_agent_ids(&o, batch, agents, obs_dim))
-        .iter()
-        .map(|m| m.tanh())
-        .collect()
 }
 
 /// One gradient step of a scalar regression ½ mean (f(x) − y)² with the gradient clipped

@@ -1,7 +1,8 @@
 //! MADDPG (Lowe et al. 2017) with TD3's fixes (Fujimoto et al. 2018), readable top to
 //! bottom in the style of ppo.rs. Deterministic actors see the agent's own observation
-//! (+ one-hot id, parameters shared between agents); centralised critics Q(all
-//! observations, all actions, agent id) (shared too) are trained off-policy from a replay
+//! (+ an identity input, identity.rs; parameters shared between agents); centralised
+//! critics Q(all observations, all actions, agent id) — or mean-field Q(own observation
+//! and action, mean observation, the others' mean action, id) — (shared too) are trained off-policy from a replay
 //! buffer with target networks (Polyak averaging). The actor follows the deterministic
 //! policy gradient: dQ/da through the critic's input gradient, times tanh's derivative.
 //!

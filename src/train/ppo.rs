@@ -1,7 +1,7 @@
 //! PPO for many agents, readable top to bottom (CleanRL style): IPPO (each agent's critic
 //! sees its own observation) and MAPPO (a centralised critic sees every agent's
-//! observation). Parameters are shared between agents, with a one-hot agent id appended to
-//! the inputs. Policy: a tanh-squashed Gaussian; the squash's Jacobian depends only on the
+//! observation, or with `mean_field_critic` its own and their mean). Parameters are shared
+//! between agents, with an identity input (identity.rs: one-hot by default). Policy: a tanh-squashed Gaussian; the squash's Jacobian depends only on the
 //! pre-squash sample u, so it cancels in the PPO ratio and u is what the buffer keeps.
 
 use super::buffer::{gae, RunningStats};
