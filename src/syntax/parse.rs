@@ -15,13 +15,22 @@ use pest::Parser;
 #[grammar = "../grammar/grid.pest"]
 pub struct GridParser;
 
+/// pest with error detail on (a process-wide switch, so every entry point sets it): the
+/// literals it tried beyond its furthest rule are what parse_errors.rs points at.
+fn parse_rule(
+    rule: Rule,
+    text: &str,
+) -> Result<pest::iterators::Pairs<'_, Rule>, pest::error::Error<Rule>> {
+    pest::set_error_detail(true);
+    GridParser::parse(rule, text)
+}
+
 /// Language versions this gridc reads.
 pub const SUPPORTED_VERSIONS: &[&str] = &["0.1"];
 
 /// Parse a whole file. Returns every item that parsed and a diagnostic for every item
 /// that did not.
 pub fn parse_file(text: &str, source: SourceId) -> (File, Vec<Diagnostic>) {
-    pest::set_error_detail(true);
     let split = split::split(text);
     let mut file = File {
         comments: split
@@ -95,7 +104,7 @@ fn parse_chunk(
         return;
     }
     if chunk_text.starts_with("gridc") {
-        match GridParser::parse(Rule::header_entry, chunk_text) {
+        match parse_rule(Rule::header_entry, chunk_text) {
             Ok(mut pairs) => {
                 let header = pairs.next().and_then(|p| p.into_inner().next());
                 if let Some(h) = header {
@@ -134,7 +143,7 @@ fn parse_chunk(
         }
         return;
     }
-    match GridParser::parse(Rule::item_entry, chunk_text) {
+    match parse_rule(Rule::item_entry, chunk_text) {
         Ok(mut pairs) => {
             let entry = pairs.next().expect("item_entry has one pair");
             let item = entry.into_inner().next().expect("item_entry contains item");
@@ -169,7 +178,7 @@ pub fn parse_value(text: &str, source: SourceId) -> Result<Expr, Diagnostic> {
             ),
         );
     }
-    match GridParser::parse(Rule::value_entry, text) {
+    match parse_rule(Rule::value_entry, text) {
         Ok(mut pairs) => {
             let entry = pairs.next().expect("value_entry has one pair");
             let e = entry.into_inner().next().expect("value_entry has an expr");
