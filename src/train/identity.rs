@@ -161,16 +161,7 @@ pub fn own_inputs(
     obs_dim: usize,
     id: &Identity,
 ) -> Array2<f32> {
-    let width = obs_dim + id.width();
-    let mut x = Array2::zeros((batch * agents, width));
-    for (r, mut row) in x.outer_iter_mut().enumerate() {
-        let row = row
-            .as_slice_mut()
-            .expect("a fresh array is in standard layout");
-        row[..obs_dim].copy_from_slice(&obs[r * obs_dim..(r + 1) * obs_dim]);
-        id.write(r % agents, &mut row[obs_dim..]);
-    }
-    x
+    inputs(obs, batch, agents, obs_dim, id, false)
 }
 
 /// Mean-field inputs `[own observation | mean of the environment's observations |
@@ -183,27 +174,37 @@ pub fn mean_field_inputs(
     obs_dim: usize,
     id: &Identity,
 ) -> Array2<f32> {
-    let width = 2 * obs_dim + id.width();
-    let mut x = Array2::zeros((batch * agents, width));
-    let mut mean = vec![0.0f32; obs_dim];
+    inputs(obs, batch, agents, obs_dim, id, true)
+}
+
+fn inputs(
+    obs: &[f32],
+    batch: usize,
+    agents: usize,
+    obs_dim: usize,
+    id: &Identity,
+    pooled: bool,
+) -> Array2<f32> {
+    let state = if pooled { 2 * obs_dim } else { obs_dim };
+    let mut x = Array2::zeros((batch * agents, state + id.width()));
+    let mut mean = vec![0.0f32; if pooled { obs_dim } else { 0 }];
     for env in 0..batch {
-        mean.fill(0.0);
-        for a in 0..agents {
-            let o = &obs[(env * agents + a) * obs_dim..(env * agents + a + 1) * obs_dim];
-            for (m, v) in mean.iter_mut().zip(o) {
-                *m += v;
+        let env_obs = &obs[env * agents * obs_dim..(env + 1) * agents * obs_dim];
+        if pooled {
+            mean.fill(0.0);
+            for o in env_obs.chunks(obs_dim.max(1)) {
+                mean.iter_mut().zip(o).for_each(|(m, v)| *m += v);
             }
+            mean.iter_mut().for_each(|m| *m /= agents.max(1) as f32);
         }
-        mean.iter_mut().for_each(|m| *m /= agents.max(1) as f32);
         for a in 0..agents {
-            let r = env * agents + a;
-            let mut row = x.row_mut(r);
+            let mut row = x.row_mut(env * agents + a);
             let row = row
                 .as_slice_mut()
                 .expect("a fresh array is in standard layout");
-            row[..obs_dim].copy_from_slice(&obs[r * obs_dim..(r + 1) * obs_dim]);
-            row[obs_dim..2 * obs_dim].copy_from_slice(&mean);
-            id.write(a, &mut row[2 * obs_dim..]);
+            row[..obs_dim].copy_from_slice(&env_obs[a * obs_dim..(a + 1) * obs_dim]);
+            row[obs_dim..state].copy_from_slice(&mean);
+            id.write(a, &mut row[state..]);
         }
     }
     x

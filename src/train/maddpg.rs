@@ -243,8 +243,11 @@ impl Maddpg {
         let mean_field = self.cfg.mean_field_critic;
         let id_at = critic_width(n, od, ad, mean_field);
         let mut x = Array2::zeros((rows.len(), id_at + self.critic_id.width()));
-        let (mut mean_obs, mut mean_others) = (vec![0.0f32; od], vec![0.0f32; ad]);
-        let mut replaced = vec![0.0f32; na];
+        // Mean-field: the step's sums, computed once per environment-step (rows of one step
+        // are consecutive), then the others' mean action = (Σ a − a_i) / (N − 1).
+        let (mut sum_obs, mut sum_act) = (vec![0.0f32; od], vec![0.0f32; ad]);
+        let mut summed: Option<usize> = None;
+        let mut replaced = vec![0.0f32; if mean_field { 0 } else { na }];
         for (r, (mut row, &(e, i))) in x.rows_mut().into_iter().zip(rows).enumerate() {
             let o = &obs[e * no..(e + 1) * no];
             let a = &joint[e * na..(e + 1) * na];
@@ -255,10 +258,23 @@ impl Maddpg {
             row[..od].copy_from_slice(&o[i * od..(i + 1) * od]);
             row[od..od + ad].copy_from_slice(a_i);
             if mean_field {
-                mean_of(o, od, None, &mut mean_obs);
-                mean_of(a, ad, Some(i), &mut mean_others);
-                row[od + ad..2 * od + ad].copy_from_slice(&mean_obs);
-                row[2 * od + ad..id_at].copy_from_slice(&mean_others);
+                if summed != Some(e) {
+                    sum_of(o, od, &mut sum_obs);
+                    sum_of(a, ad, &mut sum_act);
+                    summed = Some(e);
+                }
+                let others = (n - 1).max(1) as f32;
+                for j in 0..od {
+                    row[od + ad + j] = sum_obs[j] / n as f32;
+                }
+                for j in 0..ad {
+                    let without_i = if n > 1 {
+                        sum_act[j] - a[i * ad + j]
+                    } else {
+                        0.0
+                    };
+                    row[2 * od + ad + j] = without_i / others;
+                }
             } else {
                 replaced.copy_from_slice(a);
                 replaced[i * ad..(i + 1) * ad].copy_from_slice(a_i);
@@ -583,24 +599,13 @@ fn critic_width(agents: usize, obs_dim: usize, act_dim: usize, mean_field: bool)
     }
 }
 
-/// The mean over agents of `values` (`agents × dim`, row-major) into `out`, leaving agent
-/// `skip` out if given (the mean of the others; zeros when there are none).
-fn mean_of(values: &[f32], dim: usize, skip: Option<usize>, out: &mut [f32]) {
+/// The sum over agents of `values` (`agents × dim`, row-major) into `out`.
+fn sum_of(values: &[f32], dim: usize, out: &mut [f32]) {
     out.fill(0.0);
-    let agents = values.len() / dim.max(1);
-    let mut count = 0usize;
-    for (a, v) in values.chunks(dim.max(1)).enumerate() {
-        if Some(a) == skip {
-            continue;
-        }
-        count += 1;
+    for v in values.chunks(dim.max(1)) {
         for (o, x) in out.iter_mut().zip(v) {
             *o += x;
         }
-    }
-    let _ = agents;
-    if count > 0 {
-        out.iter_mut().for_each(|o| *o /= count as f32);
     }
 }
 

@@ -164,11 +164,7 @@ impl Ppo {
         let identity = |salt: u64| Identity::new(cfg.agent_id, n, cfg.id_width, seed ^ salt);
         let (actor_id, critic_id) = (identity(0xA5), identity(0xC7));
         let actor_in = od + actor_id.width();
-        let critic_in = match (cfg.centralised_critic, cfg.mean_field_critic) {
-            (false, _) => od,
-            (true, true) => 2 * od,
-            (true, false) => od + od * n,
-        } + critic_id.width();
+        let critic_in = critic_state_width(&cfg, n, od) + critic_id.width();
         let h = cfg.hidden;
         let actor = common::actor_mlp(actor_in, h, ad, seed);
         let critic = common::critic_mlp(critic_in, h, seed.wrapping_add(1));
@@ -209,29 +205,19 @@ impl Ppo {
             (false, _) => identity::own_inputs(obs, batch, n, od, id),
             (true, true) => identity::mean_field_inputs(obs, batch, n, od, id),
             (true, false) => {
-                let idw = id.width();
-                let own = identity::own_inputs(obs, batch, n, od, id);
-                Array2::from_shape_fn((batch * n, od + od * n + idw), |(r, c)| {
+                let state = critic_state_width(&self.cfg, n, od);
+                let mut x = Array2::zeros((batch * n, state + id.width()));
+                for (r, mut row) in x.outer_iter_mut().enumerate() {
+                    let row = row
+                        .as_slice_mut()
+                        .expect("a fresh array is in standard layout");
                     let env = r / n;
-                    if c < od {
-                        own[(r, c)]
-                    } else if c < od + od * n {
-                        obs[env * n * od + c - od]
-                    } else {
-                        own[(r, c - od * n)]
-                    }
-                })
+                    row[..od].copy_from_slice(&obs[r * od..(r + 1) * od]);
+                    row[od..state].copy_from_slice(&obs[env * n * od..(env + 1) * n * od]);
+                    id.write_row(r % n, &mut row[state..]);
+                }
+                x
             }
-        }
-    }
-
-    /// Column where the critic's identity inputs start.
-    fn critic_id_column(&self) -> usize {
-        let od = self.obs_dim;
-        match (self.cfg.centralised_critic, self.cfg.mean_field_critic) {
-            (false, _) => od,
-            (true, true) => 2 * od,
-            (true, false) => od + od * self.agents,
         }
     }
 
@@ -438,7 +424,7 @@ impl Ppo {
                     clip,
                 );
                 vl = loss;
-                let first = self.critic_id_column();
+                let first = critic_state_width(&self.cfg, n, od);
                 self.critic_id.learn(&dx, first, self.critic_opt.lr);
             }
         }
@@ -465,6 +451,16 @@ impl Ppo {
             self.log_std[j] =
                 (self.log_std[j] - self.actor_opt.lr * mh / (vh.sqrt() + 1e-8)).clamp(-5.0, 1.0);
         }
+    }
+}
+
+/// Width of the critic's inputs before the identity: own observation (IPPO), own + mean
+/// (mean-field MAPPO) or own + everyone's (full-state MAPPO).
+fn critic_state_width(cfg: &PpoConfig, agents: usize, obs_dim: usize) -> usize {
+    match (cfg.centralised_critic, cfg.mean_field_critic) {
+        (false, _) => obs_dim,
+        (true, true) => 2 * obs_dim,
+        (true, false) => obs_dim + obs_dim * agents,
     }
 }
 
