@@ -100,6 +100,13 @@ pub fn run(a: Args) -> i32 {
                     t.eval_s, 100.0 * t.eval_s / total,
                     total
                 );
+                let peak = crate::train::nn::gemm_peak_gflops(0.5);
+                eprintln!(
+                    "profile: learning ran {:.1} GFLOP/s of network passes; this machine's GEMM peak ({} threads, 256×256 f32 products) {:.1} GFLOP/s",
+                    t.learn_flops / t.learn_s.max(1e-9) / 1e9,
+                    rayon::current_num_threads(),
+                    peak
+                );
             }
             0
         }

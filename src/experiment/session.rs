@@ -85,6 +85,10 @@ pub struct Timing {
     /// Periodic evaluation on the test days (monitoring) and the validation days (model
     /// selection).
     pub eval_s: f64,
+    /// Floating-point operations of the network passes while learning (so learning's
+    /// GFLOP/s is `learn_flops / learn_s / 1e9`).
+    #[serde(default)]
+    pub learn_flops: f64,
 }
 
 /// The run's result, written as DIR/summary.json.
@@ -229,6 +233,7 @@ pub fn train(
         clock.timing.env_s += u.env_s;
         clock.timing.act_s += u.act_s;
         clock.timing.learn_s += u.learn_s;
+        clock.timing.learn_flops += u.learn_flops;
         // Only at fixed update counts, so an interrupted and resumed run is identical.
         let test_cost = if state.updates % rc.eval_every == 0 {
             let t0 = Instant::now();

@@ -50,6 +50,8 @@ pub struct Update {
     pub env_s: f64,
     pub act_s: f64,
     pub learn_s: f64,
+    /// Floating-point operations of the learning phase (`Mlp::flops`: the network passes).
+    pub learn_flops: f64,
 }
 
 /// Normalised observations are clipped to ±this many standard deviations (both
@@ -105,17 +107,19 @@ pub fn regression_step(
     targets: &[f32],
     max_grad_norm: f32,
 ) -> (f32, Array2<f32>) {
-    let (q, tape) = net.forward(x);
     let count = targets.len() as f32;
-    let mut dq = Array2::zeros(q.raw_dim());
-    let mut loss = 0.0;
-    for (r, &target) in targets.iter().enumerate() {
-        let e = q[(r, 0)] - target;
-        loss += 0.5 * e * e;
-        dq[(r, 0)] = e / count;
-    }
-    let (mut g, dx) = net.backward(&tape, &dq);
+    let result = net.gradients(x, |rows, q| {
+        let mut dq = Array2::zeros(q.raw_dim());
+        let mut loss = 0.0;
+        for (r, &target) in targets[rows].iter().enumerate() {
+            let e = q[(r, 0)] - target;
+            loss += 0.5 * e * e;
+            dq[(r, 0)] = e / count;
+        }
+        (dq, loss)
+    });
+    let mut g = result.grads;
     g.clip(max_grad_norm);
     opt.step(net, &g);
-    (loss / count, dx)
+    (result.parts.iter().sum::<f32>() / count, result.input_grad)
 }

@@ -404,12 +404,14 @@ impl Maddpg {
         // Gradient updates, once the warm-up has filled the buffer.
         let t_learn = std::time::Instant::now();
         let (mut al, mut cl) = (0.0, 0.0);
+        let mut learn_flops = 0.0;
         let ready = self.replay.len() >= self.cfg.warmup_steps.max(self.cfg.batch_size).max(1);
         if ready {
             while self.update_debt >= 1.0 {
                 self.update_debt -= 1.0;
-                let (c, a) = self.update();
+                let (c, a, flops) = self.update();
                 cl = c;
+                learn_flops += flops;
                 if let Some(a) = a {
                     al = a;
                 }
@@ -424,6 +426,7 @@ impl Maddpg {
             env_s,
             act_s,
             learn_s: t_learn.elapsed().as_secs_f64(),
+            learn_flops,
         })
     }
 
@@ -459,8 +462,9 @@ impl Maddpg {
     }
 
     /// One critic update and, every `policy_delay` updates, one actor update followed by
-    /// the Polyak averaging of the targets. Returns (critic loss, actor loss if updated).
-    fn update(&mut self) -> (f32, Option<f32>) {
+    /// the Polyak averaging of the targets. Returns (critic loss, actor loss if updated,
+    /// floating-point operations of the network passes).
+    fn update(&mut self) -> (f32, Option<f32>, f64) {
         let n = self.agents;
         let s = self.sample();
         let m = s.m;
@@ -485,6 +489,9 @@ impl Maddpg {
             })
             .collect();
         let rows = self.update_rows(m);
+        let critic_flops = |pass: bool| self.critics[0].flops(rows.len(), pass);
+        let mut flops = self.actor_target.flops(m * n, false)
+            + self.critics.len() as f64 * (critic_flops(false) + critic_flops(true));
         let x_next = self.critic_inputs(&s.next_obs, &next_actions, None, &rows);
         let q_next = self
             .critic_targets
@@ -517,8 +524,9 @@ impl Maddpg {
             .updates
             .is_multiple_of(self.cfg.policy_delay.max(1) as u64)
         {
-            return (critic_loss, None);
+            return (critic_loss, None, flops);
         }
+        flops += self.actor.flops(rows.len(), true) + self.critics[0].flops(rows.len(), true);
         // Actor: ascend Q1 on each agent's own action; others keep their replayed actions.
         let (actor_loss, mut g, dx) = self.policy_gradient_rows(&s.obs, &s.actions, &rows);
         g.clip(self.cfg.max_grad_norm);
@@ -532,7 +540,7 @@ impl Maddpg {
         for (t, c) in self.critic_targets.iter_mut().zip(&self.critics) {
             polyak(t, c, tau);
         }
-        (critic_loss, Some(actor_loss))
+        (critic_loss, Some(actor_loss), flops)
     }
 
     /// The deterministic policy gradient on `m` environment-steps (`obs` normalised,

@@ -2,11 +2,18 @@
 //! here in ../shared/DEPENDENCIES.md): batched forward and backward passes with
 //! hand-written gradients (checked against finite differences in the tests), orthogonal
 //! initialisation, Adam and global gradient-norm clipping. Deterministic given a seed.
+//!
+//! Large batches run in blocks of [`BLOCK_ROWS`] rows, in parallel with rayon: a block's
+//! activations stay in a core's L2 cache (a 12 288-row minibatch of a 64-wide MLP does
+//! not: its activations are 6 MB), and the blocks' gradients are summed in block order,
+//! so the result does not depend on the number of threads.
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activation {
@@ -65,6 +72,27 @@ pub struct Tape {
     outputs: Vec<Array2<f32>>,
 }
 
+/// Rows per block of a blocked pass. A block of a 64-wide MLP holds ≈ 512 · (in + 2·64 +
+/// out) floats of activations and as many of deltas, ≈ 0.6 MB with its tape: one core's
+/// L2 (512 kB) plus its share of L3. Measured on community16 (docs/performance.md).
+pub const BLOCK_ROWS: usize = 512;
+
+/// `0..rows` cut into consecutive blocks of at most [`BLOCK_ROWS`].
+fn row_blocks(rows: usize) -> Vec<Range<usize>> {
+    (0..rows)
+        .step_by(BLOCK_ROWS)
+        .map(|r| r..(r + BLOCK_ROWS).min(rows))
+        .collect()
+}
+
+/// What [`Mlp::gradients`] returns: parameter gradients summed over the blocks, ∂L/∂input
+/// for every row, and what the loss function said of each block, in block order.
+pub struct Gradients<S> {
+    pub grads: Grads,
+    pub input_grad: Array2<f32>,
+    pub parts: Vec<S>,
+}
+
 impl Mlp {
     /// `sizes = [in, hidden…, out]`; hidden layers use `hidden`, the last layer `output`.
     /// Weights are orthogonal with gain √2 for ReLU, 1 otherwise (`last_gain` for the output
@@ -105,23 +133,118 @@ impl Mlp {
         self.layers.last().map(|l| l.w.nrows()).unwrap_or(0)
     }
 
-    /// Batched forward pass: `x` is `batch × in`; returns `batch × out` and the tape.
-    pub fn forward(&self, x: &Array2<f32>) -> (Array2<f32>, Tape) {
-        let mut outputs = vec![x.clone()];
-        let mut h = x.clone();
-        for l in &self.layers {
-            let mut z = h.dot(&l.w.t());
-            z += &l.b;
-            z.mapv_inplace(|v| l.act.apply(v));
-            outputs.push(z.clone());
-            h = z;
+    /// Floating-point operations of a forward pass over `rows` rows (2 per multiply-add),
+    /// with `backward` those of the backward pass too (weight and input gradients: twice
+    /// the forward's). Activations and bias adds are not counted.
+    pub fn flops(&self, rows: usize, backward: bool) -> f64 {
+        let forward: f64 = self
+            .layers
+            .iter()
+            .map(|l| 2.0 * (rows * l.w.nrows() * l.w.ncols()) as f64)
+            .sum();
+        if backward {
+            3.0 * forward
+        } else {
+            forward
         }
-        (h, Tape { outputs })
     }
 
-    /// Forward without keeping a tape (inference).
+    fn layer(l: &Layer, h: ArrayView2<f32>) -> Array2<f32> {
+        let mut z = h.dot(&l.w.t());
+        z += &l.b;
+        z.mapv_inplace(|v| l.act.apply(v));
+        z
+    }
+
+    /// Batched forward pass: `x` is `batch × in`; returns `batch × out` and the tape.
+    pub fn forward(&self, x: &Array2<f32>) -> (Array2<f32>, Tape) {
+        self.forward_view(x.view())
+    }
+
+    fn forward_view(&self, x: ArrayView2<f32>) -> (Array2<f32>, Tape) {
+        let mut outputs = Vec::with_capacity(self.layers.len() + 1);
+        outputs.push(x.to_owned());
+        for l in &self.layers {
+            let z = Mlp::layer(l, outputs[outputs.len() - 1].view());
+            outputs.push(z);
+        }
+        let out = outputs[outputs.len() - 1].clone();
+        (out, Tape { outputs })
+    }
+
+    /// Forward without a tape (inference), in parallel blocks of rows.
     pub fn predict(&self, x: &Array2<f32>) -> Array2<f32> {
-        self.forward(x).0
+        let run = |x: ArrayView2<f32>| {
+            let mut h = x.to_owned();
+            for l in &self.layers {
+                h = Mlp::layer(l, h.view());
+            }
+            h
+        };
+        if x.nrows() <= BLOCK_ROWS {
+            return run(x.view());
+        }
+        let parts: Vec<Array2<f32>> = row_blocks(x.nrows())
+            .into_par_iter()
+            .map(|r| run(x.slice(s![r, ..])))
+            .collect();
+        let views: Vec<ArrayView2<f32>> = parts.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(Axis(0), &views).expect("blocks share the output width")
+    }
+
+    /// Gradients of a loss that is a sum over rows, in parallel blocks of rows:
+    /// `loss_grad(rows, outputs)` gets a block's row range and outputs and returns
+    /// ∂L/∂outputs for them and whatever else the caller wants to know of the block.
+    pub fn gradients<S, F>(&self, x: &Array2<f32>, loss_grad: F) -> Gradients<S>
+    where
+        S: Send,
+        F: Fn(Range<usize>, &Array2<f32>) -> (Array2<f32>, S) + Sync,
+    {
+        let blocks: Vec<(Grads, Array2<f32>, S)> = row_blocks(x.nrows())
+            .into_par_iter()
+            .map(|r| {
+                let (out, tape) = self.forward_view(x.slice(s![r.clone(), ..]));
+                let (dout, part) = loss_grad(r, &out);
+                let (g, dx) = self.backward(&tape, &dout);
+                (g, dx, part)
+            })
+            .collect();
+        let mut grads: Option<Grads> = None;
+        let mut input_grads = Vec::with_capacity(blocks.len());
+        let mut parts = Vec::with_capacity(blocks.len());
+        for (g, dx, part) in blocks {
+            match &mut grads {
+                None => grads = Some(g),
+                Some(sum) => sum.add(&g),
+            }
+            input_grads.push(dx);
+            parts.push(part);
+        }
+        let views: Vec<ArrayView2<f32>> = input_grads.iter().map(|d| d.view()).collect();
+        Gradients {
+            grads: grads.unwrap_or_else(|| self.zero_grads()),
+            input_grad: if views.is_empty() {
+                Array2::zeros((0, self.input_size()))
+            } else {
+                ndarray::concatenate(Axis(0), &views).expect("blocks share the input width")
+            },
+            parts,
+        }
+    }
+
+    fn zero_grads(&self) -> Grads {
+        Grads {
+            w: self
+                .layers
+                .iter()
+                .map(|l| Array2::zeros(l.w.raw_dim()))
+                .collect(),
+            b: self
+                .layers
+                .iter()
+                .map(|l| Array1::zeros(l.b.raw_dim()))
+                .collect(),
+        }
     }
 
     /// Backward pass: `dout` = ∂L/∂output (`batch × out`). Returns parameter gradients and
@@ -148,6 +271,12 @@ impl Mlp {
 }
 
 impl Grads {
+    /// Adds `other` (same shapes) to these gradients.
+    pub fn add(&mut self, other: &Grads) {
+        self.w.iter_mut().zip(&other.w).for_each(|(a, b)| *a += b);
+        self.b.iter_mut().zip(&other.b).for_each(|(a, b)| *a += b);
+    }
+
     pub fn norm(&self) -> f32 {
         let s: f32 = self
             .w
@@ -248,6 +377,33 @@ impl Adam {
     }
 }
 
+/// The machine's f32 matrix-multiply throughput in GFLOP/s, as this module's GEMM
+/// (matrixmultiply through ndarray) reaches it: every rayon thread multiplies 256 × 256
+/// matrices (cache-resident, the best case) for about `seconds`. The yardstick for
+/// learning's achieved GFLOP/s in `gridc train --profile`.
+pub fn gemm_peak_gflops(seconds: f64) -> f64 {
+    let n = 256;
+    let threads = rayon::current_num_threads().max(1);
+    let start = std::time::Instant::now();
+    let products: usize = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            let a = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j + t) % 13) as f32 * 0.1);
+            let b = a.t().to_owned();
+            let mut c = Array2::<f32>::zeros((n, n));
+            let mut count = 0;
+            let thread_start = std::time::Instant::now();
+            while count < 4 || thread_start.elapsed().as_secs_f64() < seconds {
+                ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+                count += 1;
+            }
+            std::hint::black_box(&c);
+            count
+        })
+        .sum();
+    2.0 * (n * n * n) as f64 * products as f64 / start.elapsed().as_secs_f64() / 1e9
+}
+
 /// A `rows × cols` matrix with orthonormal rows (or columns, whichever are fewer), times
 /// `gain`: Gram–Schmidt on a standard normal matrix (Saxe et al. 2014).
 fn orthogonal(rows: usize, cols: usize, gain: f32, rng: &mut rand::rngs::StdRng) -> Array2<f32> {
@@ -345,6 +501,48 @@ mod tests {
                 "{hidden:?}/{output:?}: relative gradient error {worst}"
             );
         }
+    }
+
+    /// The blocked, parallel passes against one unblocked pass over the same rows: the
+    /// summed gradients, the input gradients and the predictions agree (up to the order
+    /// of f32 sums), and a block's loss function sees its own rows.
+    #[test]
+    fn blocked_passes_match_one_pass_over_all_rows() {
+        let net = Mlp::new(&[6, 16, 16, 2], Activation::Relu, Activation::Tanh, 1.0, 4);
+        let rows = 2 * BLOCK_ROWS + 77;
+        let x = input(rows, 6, 3);
+        let c = input(rows, 2, 8);
+        let (out, tape) = net.forward(&x);
+        let (g, dx) = net.backward(&tape, &c);
+        let blocked = net.gradients(&x, |r, out_block| {
+            assert_eq!(out_block.nrows(), r.len());
+            (c.slice(s![r.clone(), ..]).to_owned(), r.start)
+        });
+        assert_eq!(blocked.parts, vec![0, BLOCK_ROWS, 2 * BLOCK_ROWS]);
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * (1.0 + a.abs().max(b.abs()));
+        for (a, b) in g.w.iter().zip(&blocked.grads.w) {
+            assert!(
+                a.iter().zip(b).all(|(a, b)| close(*a, *b)),
+                "weight gradients"
+            );
+        }
+        for (a, b) in g.b.iter().zip(&blocked.grads.b) {
+            assert!(
+                a.iter().zip(b).all(|(a, b)| close(*a, *b)),
+                "bias gradients"
+            );
+        }
+        assert_eq!(blocked.input_grad.dim(), dx.dim());
+        assert!(dx
+            .iter()
+            .zip(&blocked.input_grad)
+            .all(|(a, b)| close(*a, *b)));
+        let predicted = net.predict(&x);
+        assert_eq!(predicted.dim(), out.dim());
+        assert!(out.iter().zip(&predicted).all(|(a, b)| close(*a, *b)));
+        // 3 layers: 6·16 + 16·16 + 16·2 multiply-adds per row.
+        assert_eq!(net.flops(10, false), 2.0 * 10.0 * (96.0 + 256.0 + 32.0));
+        assert_eq!(net.flops(10, true), 3.0 * net.flops(10, false));
     }
 
     #[test]

@@ -355,6 +355,7 @@ impl Ppo {
         let mb_units = (units / self.cfg.minibatches.max(1)).max(1);
         let mut order: Vec<usize> = (0..units).collect();
         let (mut pl, mut vl) = (0.0, 0.0);
+        let mut learn_flops = self.actor.flops(samples, false);
         let mut steps_taken = 0usize;
         'epochs: for _ in 0..self.cfg.epochs {
             // Fisher–Yates with the seeded generator.
@@ -377,19 +378,34 @@ impl Ppo {
                     / a_mb.len() as f32)
                     .sqrt()
                     + 1e-8;
-                // Actor: clipped surrogate (+ tail penalty, − entropy bonus).
-                let (mu, tape) = self.actor.forward(&self.actor_inputs(&o, m));
+                // Actor: clipped surrogate (+ tail penalty, − entropy bonus), in parallel
+                // row blocks (nn.rs); each block also sums its KL from the reference.
                 let u_mb: Vec<f32> = idx
                     .iter()
                     .flat_map(|&s| u_flat[s * ad..(s + 1) * ad].iter().copied())
                     .collect();
                 let logp_mb: Vec<f32> = idx.iter().map(|&s| logp_flat[s]).collect();
+                let ref_mb: Vec<f32> = idx.iter().map(|&s| reference_logp[s]).collect();
                 let adv_mb: Vec<f32> = a_mb.iter().map(|a| (a - mean) / sd).collect();
-                let sur = surrogate(&self.cfg, &self.log_std, &mu, &u_mb, &logp_mb, &adv_mb);
-                let kl = approx_kl(
-                    &gaussian_log_prob(&mu, &u_mb, &self.log_std),
-                    idx.iter().map(|&s| reference_logp[s]),
-                );
+                let total = idx.len();
+                let x = self.actor_inputs(&o, m);
+                learn_flops += self.actor.flops(total, true);
+                let (cfg, log_std) = (&self.cfg, &self.log_std);
+                let actor = self.actor.gradients(&x, |r, mu| {
+                    let u = &u_mb[r.start * ad..r.end * ad];
+                    let sur = surrogate(
+                        cfg,
+                        log_std,
+                        mu,
+                        u,
+                        &logp_mb[r.clone()],
+                        &adv_mb[r.clone()],
+                        total,
+                    );
+                    let kl = kl_sum(&gaussian_log_prob(mu, u, log_std), &ref_mb[r]);
+                    (sur.dmu, (sur.loss, sur.dlog_std, kl))
+                });
+                let kl = actor.parts.iter().map(|p| p.2).sum::<f32>() / total as f32;
                 // The first minibatch of a rollout meets the rollout policy itself (KL 0
                 // by construction): it says nothing about the step size.
                 if self.cfg.adaptive_kl > 0.0 && steps_taken > 0 {
@@ -405,16 +421,21 @@ impl Ppo {
                     break 'epochs;
                 }
                 steps_taken += 1;
-                let (dmu, dlog_std) = (sur.dmu, sur.dlog_std);
-                pl = sur.loss;
-                let (mut g, dx) = self.actor.backward(&tape, &dmu);
+                let mut dlog_std = vec![0.0f32; ad];
+                for (_, d, _) in &actor.parts {
+                    dlog_std.iter_mut().zip(d).for_each(|(a, b)| *a += b);
+                }
+                pl = actor.parts.iter().map(|p| p.0).sum();
+                let mut g = actor.grads;
                 g.clip(self.cfg.max_grad_norm);
                 self.actor_opt.step(&mut self.actor, &g);
-                self.actor_id.learn(&dx, od, self.actor_opt.lr);
+                self.actor_id
+                    .learn(&actor.input_grad, od, self.actor_opt.lr);
                 self.step_log_std(&dlog_std);
                 // Critic: squared error to the GAE returns.
                 let targets: Vec<f32> = idx.iter().map(|&s| ret[s]).collect();
                 let x = self.critic_inputs(&o, m);
+                learn_flops += self.critic.flops(total, true);
                 let clip = self.cfg.max_grad_norm;
                 let (loss, dx) = common::regression_step(
                     &mut self.critic,
@@ -428,7 +449,6 @@ impl Ppo {
                 self.critic_id.learn(&dx, first, self.critic_opt.lr);
             }
         }
-        let _ = samples;
         Ok(Update {
             mean_episode_return: episode_return,
             policy_loss: pl,
@@ -436,6 +456,7 @@ impl Ppo {
             env_s,
             act_s,
             learn_s: t_learn.elapsed().as_secs_f64(),
+            learn_flops,
         })
     }
 
@@ -479,33 +500,32 @@ fn gaussian_log_prob(mu: &Array2<f32>, u: &[f32], log_std: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// The approximate KL divergence mean((ρ − 1) − ln ρ) of the current policy from a
-/// reference, given both log-probabilities of the same samples.
-fn approx_kl(logp: &[f32], reference: impl Iterator<Item = f32>) -> f32 {
-    let sum: f32 = logp
-        .iter()
+/// Σ (ρ − 1) − ln ρ over samples whose log-probabilities under the current policy and a
+/// reference are given: divided by the count, the approximate KL divergence.
+fn kl_sum(logp: &[f32], reference: &[f32]) -> f32 {
+    logp.iter()
         .zip(reference)
         .map(|(l, r)| {
             let log_ratio = l - r;
             log_ratio.exp() - 1.0 - log_ratio
         })
-        .sum();
-    sum / logp.len().max(1) as f32
+        .sum()
 }
 
-/// The actor's loss on one minibatch and its gradients.
+/// The actor's loss on some rows of a minibatch and its gradients.
 pub struct Surrogate {
-    /// mean over rows of −min(ρÂ, clip(ρ, 1 − ε, 1 + ε)Â) + c Σ_j max(0, |μ_j| − μ₀)²,
-    /// minus `entropy_coef` Σ_j log σ_j (the Gaussian's entropy up to a constant).
+    /// These rows' share of the minibatch's loss: the sum over them of
+    /// (−min(ρÂ, clip(ρ, 1 − ε, 1 + ε)Â) + c Σ_j max(0, |μ_j| − μ₀)²) / total rows, minus
+    /// their share (rows / total) of `entropy_coef` Σ_j log σ_j (the Gaussian's entropy up
+    /// to a constant): the shares of a minibatch's blocks add up to its mean loss.
     pub loss: f32,
     pub dmu: Array2<f32>,
     pub dlog_std: Vec<f32>,
-    /// Approximate KL divergence from the rollout policy, mean((ρ − 1) − ln ρ).
-    pub kl: f32,
 }
 
 /// PPO's clipped surrogate for rows with means `mu` (`rows × act_dim`), the stored
-/// pre-squash samples `u`, their rollout log-probabilities and normalised advantages.
+/// pre-squash samples `u`, their rollout log-probabilities and normalised advantages,
+/// as part of a minibatch of `total_rows`.
 /// ∂L/∂log π = −Â ρ where the unclipped term is the minimum, else 0; with
 /// z = (u − μ)/σ, ∂log π/∂μ = z/σ and ∂log π/∂log σ = z² − 1.
 pub fn surrogate(
@@ -515,14 +535,15 @@ pub fn surrogate(
     u: &[f32],
     logp_old: &[f32],
     adv: &[f32],
+    total_rows: usize,
 ) -> Surrogate {
     let (rows, ad) = mu.dim();
-    let per_row = 1.0 / rows.max(1) as f32;
+    let per_row = 1.0 / total_rows.max(1) as f32;
+    let share = rows as f32 * per_row;
     let (c, free) = (cfg.action_penalty, cfg.action_penalty_from);
     let mut dmu = Array2::zeros(mu.raw_dim());
-    let mut dlog_std = vec![-cfg.entropy_coef; ad];
-    let mut loss = -cfg.entropy_coef * log_std.iter().sum::<f32>();
-    let mut kl = 0.0;
+    let mut dlog_std = vec![-cfg.entropy_coef * share; ad];
+    let mut loss = -cfg.entropy_coef * share * log_std.iter().sum::<f32>();
     for row in 0..rows {
         let mut logp = 0.0;
         for j in 0..ad {
@@ -531,7 +552,6 @@ pub fn surrogate(
         }
         let log_ratio = logp - logp_old[row];
         let ratio = log_ratio.exp();
-        kl += ((ratio - 1.0) - log_ratio) * per_row;
         let a = adv[row];
         let clipped = ratio.clamp(1.0 - cfg.clip, 1.0 + cfg.clip);
         loss += -(ratio * a).min(clipped * a) * per_row;
@@ -550,7 +570,6 @@ pub fn surrogate(
         loss,
         dmu,
         dlog_std,
-        kl,
     }
 }
 
@@ -577,7 +596,7 @@ mod tests {
         // Rollout log-probabilities of a slightly different policy: ratios spread around 1.
         let logp_old: Vec<f32> = (0..rows).map(|_| -1.0 + 0.5 * rng.normal()).collect();
         let adv: Vec<f32> = (0..rows).map(|_| rng.normal()).collect();
-        let at = |mu: &Array2<f32>, ls: &[f32]| surrogate(&cfg, ls, mu, &u, &logp_old, &adv);
+        let at = |mu: &Array2<f32>, ls: &[f32]| surrogate(&cfg, ls, mu, &u, &logp_old, &adv, rows);
         let base = at(&mu, &log_std);
         let h = 1e-3f32;
         let mut checked = 0;
@@ -612,6 +631,18 @@ mod tests {
             .filter(|&r| base.dmu.row(r).iter().all(|&d| d.abs() < 1e-9))
             .count();
         assert!(clipped < rows, "some rows carry gradient");
-        assert!(base.kl > 0.0);
+        // Two blocks' shares add up to the whole minibatch's loss and gradients.
+        let half = rows / 2;
+        let part = |r: std::ops::Range<usize>| {
+            let m = mu.slice(ndarray::s![r.clone(), ..]).to_owned();
+            let u = &u[r.start * ad..r.end * ad];
+            surrogate(&cfg, &log_std, &m, u, &logp_old[r.clone()], &adv[r], rows)
+        };
+        let (a, b) = (part(0..half), part(half..rows));
+        assert!((a.loss + b.loss - base.loss).abs() < 1e-5);
+        for j in 0..ad {
+            assert!((a.dlog_std[j] + b.dlog_std[j] - base.dlog_std[j]).abs() < 1e-5);
+            assert_eq!(b.dmu[(0, j)], base.dmu[(half, j)]);
+        }
     }
 }
