@@ -10,6 +10,9 @@ use crate::source::Span;
 use crate::syntax::ast::{self, BinOp, Expr};
 
 const BINDINGS: &[&str] = &["mix", "individual", "social"];
+const FUNCTIONS: &[&str] = &["bill", "cost", "peak", "marginal", "count"];
+const SIGNATURES: &str =
+    "bill(self), cost(<network>), peak(<network>), marginal(<network>), count(<template>)";
 
 pub fn check_reward(ctx: &mut Ctx, m: usize, r: &ast::RewardDef, built: &Built) -> Option<Reward> {
     let src = ctx.modules[m].source;
@@ -175,7 +178,7 @@ fn reward_expr(ctx: &mut Ctx, m: usize, e: &Expr, built: &Built) -> Option<(Rewa
             ctx.diags.push(
                 Diagnostic::error(codes::REWARD, format!("`{}` cannot be used in a reward", p.dotted()))
                     .label(src, p.span, "not a reward term")
-                    .help("use bill(self), cost(<network>), peak(<network>), count(<template>) and numbers"),
+                    .help("use bill(self), cost(<network>), peak(<network>), marginal(<network>), count(<template>) and numbers"),
             );
             None
         }
@@ -188,13 +191,13 @@ fn reward_expr(ctx: &mut Ctx, m: usize, e: &Expr, built: &Built) -> Option<(Rewa
                 _ => None,
             };
             let name = c.callee.name.as_str();
-            if !matches!(name, "bill" | "cost" | "peak" | "count") {
+            if !FUNCTIONS.contains(&name) {
                 let mut d =
                     Diagnostic::error(codes::REWARD, format!("unknown reward function `{name}`"))
                         .label(src, c.callee.span, "not a reward function");
-                d = match did_you_mean(name, ["bill", "cost", "peak", "count"]) {
+                d = match did_you_mean(name, FUNCTIONS.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("reward functions: bill(self), cost(<network>), peak(<network>), count(<template>)"),
+                    None => d.help(format!("reward functions: {SIGNATURES}")),
                 };
                 ctx.diags.push(d);
                 return None;
@@ -206,7 +209,7 @@ fn reward_expr(ctx: &mut Ctx, m: usize, e: &Expr, built: &Built) -> Option<(Rewa
                         format!("`{name}` takes one name as its argument"),
                     )
                     .label(src, c.span, "wrong arguments")
-                    .help("bill(self), cost(<network>), peak(<network>), count(<template>)"),
+                    .help(SIGNATURES),
                 );
                 return None;
             };
@@ -223,15 +226,15 @@ fn reward_expr(ctx: &mut Ctx, m: usize, e: &Expr, built: &Built) -> Option<(Rewa
                     );
                     None
                 }
-                "cost" | "peak" if a == built.network.name => Some((
-                    if name == "cost" {
-                        RewardExpr::Cost
-                    } else {
-                        RewardExpr::Peak
+                "cost" | "peak" | "marginal" if a == built.network.name => Some((
+                    match name {
+                        "cost" => RewardExpr::Cost,
+                        "peak" => RewardExpr::Peak,
+                        _ => RewardExpr::Marginal,
                     },
                     Dim::MONEY,
                 )),
-                "cost" | "peak" => {
+                "cost" | "peak" | "marginal" => {
                     ctx.diags.push(
                         Diagnostic::error(codes::REWARD, format!("`{a}` is not the network"))
                             .label(src, arg.span, "expected the network's name")

@@ -96,8 +96,30 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
     let dt_h = exp.step_s / 3600.0;
     let steps_per_episode = (exp.episode_s / exp.step_s).round() as usize;
     let others = (0..n).filter(|&i| !is_agent[i] && cap[i] > 0.0).collect();
-    let program = vec![
-        Stage::Map(household_kernel()),
+    let feeder_parent: Vec<Option<usize>> = net.feeders.iter().map(|f| f.parent).collect();
+    let under_peak_bus: Vec<f64> = s
+        .households
+        .iter()
+        .map(|h| {
+            let mut feeder = Some(h.feeder);
+            let mut steps = 0;
+            while let Some(f) = feeder {
+                if net.feeders[f].from_bus == peak_bus {
+                    return 1.0;
+                }
+                feeder = feeder_parent[f];
+                steps += 1;
+                if steps > net.feeders.len() {
+                    break;
+                }
+            }
+            0.0
+        })
+        .collect();
+    // The counterfactual terms of `marginal(net)` cost work every step: only when used.
+    let marginal = s.reward.individual.uses_marginal() || s.reward.social.uses_marginal();
+    let mut program = vec![
+        Stage::Map(household_kernel(marginal)),
         Stage::FeederSum {
             from: Field::NetKw,
             into: Field::FlowKw,
@@ -120,11 +142,21 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
         Stage::Map(community_kernel()),
         Stage::Map(reward_kernel(&s.reward.individual, &s.reward.social)),
     ];
+    if marginal {
+        let reward = program.len() - 1;
+        program.insert(
+            reward,
+            Stage::PathOverloadDelta {
+                into: Field::OverloadDelta,
+            },
+        );
+    }
     Ok(Ir {
         households: n,
         feeders: net.feeders.len(),
         feeder_of: s.households.iter().map(|h| h.feeder).collect(),
         feeder_order: order,
+        feeder_parent,
         bus_feeders,
         household_params: vec![
             (Field::Capacity, cap),
@@ -136,6 +168,7 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
             (Field::ActionLow, lo),
             (Field::ActionHigh, hi),
             (Field::EnergyStart, start.clone()),
+            (Field::UnderPeakBus, under_peak_bus),
         ],
         feeder_params: vec![(Field::Limit, limit), (Field::Penalty, penalty)],
         others,
@@ -159,8 +192,9 @@ pub fn lower(s: &Scenario, exp: &Experiment) -> Result<Ir, LowerError> {
     })
 }
 
-/// Battery clipping, energy update, meter, bill (DESIGN §3; docs/semantics.md).
-fn household_kernel() -> Kernel {
+/// Battery clipping, energy update, meter, bill (DESIGN §3; docs/semantics.md); with
+/// `counterfactual` also the bill had the battery stayed idle (`BillIdle`).
+fn household_kernel(counterfactual: bool) -> Kernel {
     let mut k = KernelBuilder::new("household", Domain::Households);
     let dt = k.scalar(Scalar::Dt);
     let zero = k.c(0.0);
@@ -260,6 +294,30 @@ fn household_kernel() -> Kernel {
     k.store(Field::PeakImportToday, peak2);
     k.store(Field::Bill, bill);
     k.store(Field::Settlement, settlement);
+    if counterfactual {
+        // The same meter and bill with P_c = P_d = 0: n' = L − G, e' = e.
+        let m_idle = k.max(lg, zero);
+        let neg_lg = k.neg(lg);
+        let x_idle = k.max(neg_lg, zero);
+        let over_idle = k.sub(m_idle, peak);
+        let inc_idle = k.max(over_idle, zero);
+        let buy_idle = k.mul(pi, m_idle);
+        let sell_idle = k.mul(pe, x_idle);
+        let cost_idle = k.sub(buy_idle, sell_idle);
+        let energy_idle = k.mul(cost_idle, dt);
+        let demand_idle = k.mul(dcr, inc_idle);
+        let below_idle = k.sub(e0, e);
+        let short_idle = k.max(below_idle, zero);
+        let above_idle = k.sub(e, e0);
+        let surplus_idle = k.max(above_idle, zero);
+        let charge_idle = k.mul(ps, short_idle);
+        let credit_idle = k.mul(pu, surplus_idle);
+        let settle_idle = k.sub(charge_idle, credit_idle);
+        let settlement_idle = k.mul(end, settle_idle);
+        let running_idle = k.add(energy_idle, demand_idle);
+        let bill_idle = k.add(running_idle, settlement_idle);
+        k.store(Field::BillIdle, bill_idle);
+    }
     k.finish()
 }
 
@@ -299,6 +357,7 @@ fn community_kernel() -> Kernel {
     let bp = k.add(bills, pen);
     let c = k.add(bp, inc);
     k.store_scalar(Scalar::PeakToday, pk2);
+    k.store_scalar(Scalar::PeakBefore, pk);
     k.store_scalar(Scalar::PeakIncrement, inc);
     k.store_scalar(Scalar::CommunityCost, c);
     k.finish()
@@ -326,6 +385,7 @@ fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr) -> V {
         RewardExpr::Bill => k.load(Field::Bill),
         RewardExpr::Cost => k.scalar(Scalar::CommunityCost),
         RewardExpr::Peak => k.scalar(Scalar::PeakIncrement),
+        RewardExpr::Marginal => marginal_cost(k),
         RewardExpr::Neg(a) => {
             let a = reward_expr(k, a);
             k.neg(a)
@@ -344,4 +404,33 @@ fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr) -> V {
             }
         }
     }
+}
+
+/// C − C₋ᵢ for this household: its bill minus its idle-battery bill, the path overload
+/// difference (`Stage::PathOverloadDelta`), and the peak charge increment minus the one
+/// with the bus import less its battery power (if it sits under the peak-charge bus).
+fn marginal_cost(k: &mut KernelBuilder) -> V {
+    let zero = k.c(0.0);
+    let bill = k.load(Field::Bill);
+    let bill_idle = k.load(Field::BillIdle);
+    let own = k.sub(bill, bill_idle);
+    let overload = k.load(Field::OverloadDelta);
+    let battery = k.load(Field::BatteryKw);
+    let under = k.load(Field::UnderPeakBus);
+    let bus = k.scalar(Scalar::BusImportKw);
+    let before = k.scalar(Scalar::PeakBefore);
+    let rate = k.scalar(Scalar::PeakChargeRate);
+    let import = k.max(bus, zero);
+    let rise = k.sub(import, before);
+    let up = k.max(rise, zero);
+    let mine = k.mul(under, battery);
+    let bus_idle = k.sub(bus, mine);
+    let import_idle = k.max(bus_idle, zero);
+    let rise_idle = k.sub(import_idle, before);
+    let up_idle = k.max(rise_idle, zero);
+    let inc = k.mul(rate, up);
+    let inc_idle = k.mul(rate, up_idle);
+    let peak = k.sub(inc, inc_idle);
+    let shared = k.add(overload, peak);
+    k.add(own, shared)
 }

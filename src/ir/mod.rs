@@ -32,6 +32,8 @@ pub enum Field {
     ActionHigh,
     /// Stored energy at the episode start (kWh), the reference of the end-of-episode rule.
     EnergyStart,
+    /// 1 if the household's feeder path passes the peak-charge bus, else 0.
+    UnderPeakBus,
     // Household inputs (exogenous, set every step).
     Action,
     LoadKw,
@@ -47,6 +49,11 @@ pub enum Field {
     Bill,
     /// The end-of-episode settlement inside `Bill` ($; 0 before the last step).
     Settlement,
+    /// The bill had the battery stayed idle this step (`marginal(net)` rewards only).
+    BillIdle,
+    /// Σ over the feeders on the household's path of the overload penalty minus the
+    /// penalty had its battery stayed idle this step (`Stage::PathOverloadDelta`).
+    OverloadDelta,
     Reward,
     // Feeder parameters, inputs and outputs.
     Limit,
@@ -75,6 +82,8 @@ pub enum Scalar {
     // Computed by the community kernel.
     BusImportKw,
     PeakToday,
+    /// The day's peak before this step (the community kernel's input; PeakToday is after).
+    PeakBefore,
     PeakIncrement,
     TotalBills,
     TotalPenalty,
@@ -151,6 +160,13 @@ pub enum Stage {
         domain: Domain,
         into: Scalar,
     },
+    /// For every household, the overload penalties ($) of the feeders on its path to the
+    /// root minus those had its battery stayed idle (every flow on the path less its
+    /// `BatteryKw`): a gather along the tree, like `FeederSum` a Rust stage shared by the
+    /// interpreter and the JIT.
+    PathOverloadDelta {
+        into: Field,
+    },
 }
 
 /// Struct-of-arrays description of the community (one environment; the interpreter and
@@ -163,6 +179,8 @@ pub struct Ir {
     pub feeder_of: Vec<usize>,
     /// Feeders in an order where children come before parents, with their parent.
     pub feeder_order: Vec<(usize, Option<usize>)>,
+    /// Each feeder's parent feeder (None at the root bus).
+    pub feeder_parent: Vec<Option<usize>>,
     /// Feeders whose flow enters the peak-charge bus (or the root bus).
     pub bus_feeders: Vec<usize>,
     /// Household parameter arrays (Capacity, PowerRating, ...).

@@ -373,11 +373,30 @@ pub enum RewardExpr {
     Cost,
     /// The community's peak charge increment this step.
     Peak,
+    /// The agent's marginal community cost this step, C − C₋ᵢ: the community cost minus
+    /// what it would have been had this household's battery stayed idle this step (the
+    /// difference reward of Wolpert & Tumer). Computed from the step's feeder sums.
+    Marginal,
     Neg(Box<RewardExpr>),
     Add(Box<RewardExpr>, Box<RewardExpr>),
     Sub(Box<RewardExpr>, Box<RewardExpr>),
     Mul(Box<RewardExpr>, Box<RewardExpr>),
     Div(Box<RewardExpr>, Box<RewardExpr>),
+}
+
+impl RewardExpr {
+    /// Whether `marginal(net)` occurs (the environment then computes its terms).
+    pub fn uses_marginal(&self) -> bool {
+        match self {
+            RewardExpr::Marginal => true,
+            RewardExpr::Const(_) | RewardExpr::Bill | RewardExpr::Cost | RewardExpr::Peak => false,
+            RewardExpr::Neg(a) => a.uses_marginal(),
+            RewardExpr::Add(a, b)
+            | RewardExpr::Sub(a, b)
+            | RewardExpr::Mul(a, b)
+            | RewardExpr::Div(a, b) => a.uses_marginal() || b.uses_marginal(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -125,6 +125,28 @@ impl Machine {
                     self.scalar[*into as usize][b] = sum;
                 }
             }
+            Stage::PathOverloadDelta { into } => {
+                let (h, f) = (self.households, self.feeders);
+                for b in envs {
+                    let dt = self.scalar[Scalar::Dt as usize][b];
+                    for i in 0..h {
+                        let battery = self.house[Field::BatteryKw as usize][b * h + i];
+                        let mut delta = 0.0;
+                        let mut feeder = Some(ir.feeder_of[i]);
+                        while let Some(j) = feeder {
+                            let k = b * f + j;
+                            let flow = self.feed[Field::FlowKw as usize][k];
+                            let limit = self.feed[Field::Limit as usize][k];
+                            let penalty = self.feed[Field::Penalty as usize][k];
+                            let over = (flow.abs() - limit).max(0.0);
+                            let idle = ((flow - battery).abs() - limit).max(0.0);
+                            delta += penalty * over * dt - penalty * idle * dt;
+                            feeder = ir.feeder_parent[j];
+                        }
+                        self.house[*into as usize][b * h + i] = delta;
+                    }
+                }
+            }
             Stage::Total { from, domain, into } => {
                 for b in envs {
                     let sum: f64 = match domain {

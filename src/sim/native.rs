@@ -304,6 +304,7 @@ fn env_step(m: &mut Machine, ir: &Ir, b: usize, o: Rows, nf: usize) -> u32 {
     s[Scalar::TotalBills as usize][b] = bills;
     s[Scalar::TotalPenalty as usize][b] = penalty;
     s[Scalar::PeakToday as usize][b] = sel_max(pk, imp);
+    s[Scalar::PeakBefore as usize][b] = pk;
     s[Scalar::PeakIncrement as usize][b] = inc;
     s[Scalar::CommunityCost as usize][b] = cost;
     let mix = s[Scalar::Mix as usize][b];

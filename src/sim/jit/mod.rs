@@ -387,7 +387,7 @@ fn fuse_totals(ir: &Ir) -> Vec<Fusion> {
         };
         let writer = ir.program[..t].iter().rposition(|s| match s {
             Stage::Map(k) => k.stores.iter().any(|(f, _)| f == from),
-            Stage::FeederSum { into: f, .. } => f == from,
+            Stage::FeederSum { into: f, .. } | Stage::PathOverloadDelta { into: f } => f == from,
             _ => false,
         });
         let Some(kernel) = writer else { continue };
@@ -402,7 +402,7 @@ fn fuse_totals(ir: &Ir) -> Vec<Fusion> {
                     || k.scalar_stores.iter().any(|(x, _)| x == into)
             }
             Stage::BusSum { into: x, .. } | Stage::Total { into: x, .. } => x == into,
-            Stage::FeederSum { .. } => false,
+            Stage::FeederSum { .. } | Stage::PathOverloadDelta { .. } => false,
         };
         let between = &ir.program[kernel + 1..t];
         if k.domain == *domain && *domain != Domain::Community && !between.iter().any(touches) {
