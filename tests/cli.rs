@@ -264,6 +264,25 @@ fn overrides_are_checked_like_file_content() {
             "reward.mix=2"
         ])
     );
+    // A reward term's names are checked where they were typed.
+    let term = gridc(&[
+        "check",
+        "examples/community16.grid",
+        "--set",
+        "reward.social=-marginal(town)",
+        "--set",
+        "reward.individual=-bill(self) / 2",
+    ]);
+    assert_eq!(term.0, 0, "{}", term.2);
+    insta::assert_snapshot!(
+        "override_unknown_reward_function",
+        transcript(&[
+            "check",
+            "examples/community16.grid",
+            "--set",
+            "reward.social=-margnal(town) + cost(city)"
+        ])
+    );
 }
 
 #[test]

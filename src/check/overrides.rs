@@ -8,8 +8,8 @@ use super::eval::Scope;
 use super::network::Built;
 use super::units::{self, Dim};
 use super::Ctx;
-use crate::diag::{codes, Diagnostic};
-use crate::source::{SourceFile, Span};
+use crate::diag::{codes, did_you_mean, Diagnostic};
+use crate::source::{SourceFile, SourceId, Span};
 use crate::syntax::ast::{
     self, AgentStmt, CommValue, ExpStmt, Expr, Item, NetStmt, PropValue, Property,
 };
@@ -20,7 +20,8 @@ pub enum Target {
     Households {
         stmt: usize,
     },
-    Mix,
+    /// A reward binding: `mix`, `individual` or `social`.
+    Reward(&'static str),
     Communicate,
     /// An experiment setting; `None` = every experiment.
     Setting {
@@ -41,15 +42,21 @@ pub enum Target {
 const SETTINGS: [&str; 5] = ["seeds", "budget", "step", "episode", "optimum"];
 
 pub fn valid_paths_help() -> String {
-    "paths: households, <array>.count, reward.mix, communicate, seeds, budget, step, episode, optimum, experiment.<setting>, <experiment>.<setting>, <feeder>.limit, <feeder>.overload_penalty, <template>.<param>".to_string()
+    "paths: households, <array>.count, reward.mix, reward.individual, reward.social, communicate, seeds, budget, step, episode, optimum, experiment.<setting>, <experiment>.<setting>, <feeder>.limit, <feeder>.overload_penalty, <template>.<param>".to_string()
 }
 
 /// Concrete paths valid in this file, for "did you mean".
 pub fn candidate_paths(file: &ast::File) -> Vec<String> {
-    let mut v: Vec<String> = ["households", "reward.mix", "communicate"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut v: Vec<String> = [
+        "households",
+        "reward.mix",
+        "reward.individual",
+        "reward.social",
+        "communicate",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     v.extend(SETTINGS.iter().map(|s| s.to_string()));
     for item in &file.items {
         match item {
@@ -184,7 +191,9 @@ pub fn resolve_target(
                     .unwrap_or(0),
             })
         }
-        ["reward", "mix"] => Ok(Target::Mix),
+        ["reward", "mix"] => Ok(Target::Reward("mix")),
+        ["reward", "individual"] => Ok(Target::Reward("individual")),
+        ["reward", "social"] => Ok(Target::Reward("social")),
         ["communicate"] | ["agents", "communicate"] => Ok(Target::Communicate),
         [s] if SETTINGS.contains(s) => Ok(Target::Setting {
             experiment: None,
@@ -292,7 +301,10 @@ pub fn check_value(
     match target {
         Target::Households { .. } => whole(ctx, m, value, "households")
             .is_some_and(|v| in_range(ctx, v, Dim::NONE, v <= 1e6, "households")),
-        Target::Mix => ctx
+        // A reward term is an expression over the network; the reward pass checks it
+        // once it is in the file.
+        Target::Reward("individual" | "social") => reward_terms_known(ctx, src, file, value),
+        Target::Reward(_) => ctx
             .eval_const(scope, value, Dim::NONE, "the reward mix")
             .is_some_and(|v| {
                 in_range(
@@ -453,6 +465,78 @@ pub fn apply(ctx: &mut Ctx, file: &mut ast::File, overrides: &[(String, String)]
     }
 }
 
+/// The functions and names of a reward term given with `--set`, checked where the user
+/// typed them (the reward pass checks units once the term is in the file, and would
+/// point at the file's binding).
+fn reward_terms_known(ctx: &mut Ctx, src: SourceId, file: &ast::File, value: &Expr) -> bool {
+    let network = file.items.iter().find_map(|i| match i {
+        Item::Network(n) => Some(n.name.name.as_str()),
+        _ => None,
+    });
+    let mut error = |d: Diagnostic| {
+        ctx.diags.push(d);
+        false
+    };
+    match value {
+        Expr::Quantity(_) => true,
+        Expr::Paren(e, _) | Expr::Neg(e, _) => reward_terms_known(ctx, src, file, e),
+        Expr::Binary(b) => {
+            let l = reward_terms_known(ctx, src, file, &b.lhs);
+            reward_terms_known(ctx, src, file, &b.rhs) && l
+        }
+        Expr::Path(p) => error(
+            Diagnostic::error(
+                codes::REWARD,
+                format!("`{}` cannot be used in a reward", p.dotted()),
+            )
+            .label(src, p.span, "not a reward term")
+            .help(format!("use {} and numbers", super::reward::SIGNATURES)),
+        ),
+        Expr::Call(c) => {
+            let name = c.callee.name.as_str();
+            if !super::reward::FUNCTIONS.contains(&name) {
+                let d =
+                    Diagnostic::error(codes::REWARD, format!("unknown reward function `{name}`"))
+                        .label(src, c.callee.span, "not a reward function");
+                return error(
+                    match did_you_mean(name, super::reward::FUNCTIONS.iter().copied()) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!("reward functions: {}", super::reward::SIGNATURES)),
+                    },
+                );
+            }
+            let arg = match c.args.as_slice() {
+                [a] if a.name.is_none() => match &a.value {
+                    Expr::Path(p) => Some(p),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (name, arg) {
+                (_, None) => error(
+                    Diagnostic::error(
+                        codes::ARITY,
+                        format!("`{name}` takes one name as its argument"),
+                    )
+                    .label(src, c.span, "wrong arguments")
+                    .help(super::reward::SIGNATURES),
+                ),
+                ("cost" | "peak" | "marginal", Some(p)) if Some(p.dotted().as_str()) != network => {
+                    error(
+                        Diagnostic::error(
+                            codes::REWARD,
+                            format!("`{}` is not the network", p.dotted()),
+                        )
+                        .label(src, p.span, "expected the network's name")
+                        .help(format!("write `{name}({})`", network.unwrap_or("NETWORK"))),
+                    )
+                }
+                _ => true,
+            }
+        }
+    }
+}
+
 fn dummy_built() -> Built {
     Built {
         network: crate::model::Network {
@@ -500,14 +584,14 @@ fn write(ctx: &mut Ctx, m: usize, file: &mut ast::File, target: &Target, value: 
                 }
             }
         }
-        Target::Mix => {
+        Target::Reward(name) => {
             for item in &mut file.items {
                 if let Item::Reward(r) = item {
-                    match r.bindings.iter_mut().find(|b| b.name.name == "mix") {
+                    match r.bindings.iter_mut().find(|b| b.name.name == *name) {
                         Some(b) => b.value = respan(value.clone(), b.value.span()),
                         None => r.bindings.push(ast::Binding {
                             name: ast::Ident {
-                                name: "mix".into(),
+                                name: (*name).into(),
                                 span: r.span,
                             },
                             value: respan(value.clone(), r.span),

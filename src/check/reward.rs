@@ -10,8 +10,8 @@ use crate::source::Span;
 use crate::syntax::ast::{self, BinOp, Expr};
 
 const BINDINGS: &[&str] = &["mix", "individual", "social"];
-const FUNCTIONS: &[&str] = &["bill", "cost", "peak", "marginal", "count"];
-const SIGNATURES: &str =
+pub(super) const FUNCTIONS: &[&str] = &["bill", "cost", "peak", "marginal", "count"];
+pub(super) const SIGNATURES: &str =
     "bill(self), cost(<network>), peak(<network>), marginal(<network>), count(<template>)";
 
 pub fn check_reward(ctx: &mut Ctx, m: usize, r: &ast::RewardDef, built: &Built) -> Option<Reward> {
