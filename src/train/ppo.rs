@@ -11,6 +11,7 @@ use super::identity::{self, AgentId, Identity};
 use super::nn::{Adam, Mlp};
 use crate::sim::env::{Env, EnvError};
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -278,8 +279,12 @@ impl Ppo {
                 self.obs_stats.update(&obs);
             }
             let obs_norm = common::normalized(&self.obs_stats, &obs);
-            let mu = self.actor.predict(&self.actor_inputs(&obs_norm, batch));
-            all_v.extend(self.values(&obs_norm, batch));
+            // Policy and value passes are independent: one per core.
+            let (mu, values) = rayon::join(
+                || self.actor.predict(&self.actor_inputs(&obs_norm, batch)),
+                || self.values(&obs_norm, batch),
+            );
+            all_v.extend(values);
             let mut u = vec![0.0f32; rows * ad];
             for r in 0..rows {
                 for j in 0..ad {
@@ -316,13 +321,14 @@ impl Ppo {
             .map(|o| common::normalized(&self.obs_stats, o))
             .collect();
         let reference_logp: Vec<f32> = all_obs
-            .iter()
+            .par_iter()
             .zip(&all_u)
-            .flat_map(|(o, u)| {
+            .map(|(o, u)| {
                 let mu = self.actor.predict(&self.actor_inputs(o, batch));
                 gaussian_log_prob(&mu, u, &self.log_std)
             })
-            .collect();
+            .collect::<Vec<Vec<f32>>>()
+            .concat();
         // 3. Advantages (the episode ends: bootstrap value 0).
         all_v.extend(std::iter::repeat_n(0.0, rows));
         let (adv, ret) = gae(
