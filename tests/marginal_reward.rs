@@ -1,4 +1,5 @@
-//! `marginal(net)`, the difference reward C − C₋ᵢ, against brute force: the environment
+//! `marginal(net)`, the difference reward C − C₋ᵢ, and `externality(net)`, its part
+//! others pay (i's own bill difference left out), against brute force: the environment
 //! computes it from one step's feeder sums; here every household's counterfactual is
 //! re-simulated (same history, its battery idle at that step) and the community costs
 //! are subtracted. On a tree network with binding limits at two levels, a peak charge
@@ -11,7 +12,8 @@ use gridc::ir::{Field, Scalar};
 use gridc::model::Scenario;
 use gridc::sim::env::{Backend, Env};
 
-fn scenario(peak_bus: &str) -> Scenario {
+/// `term` is `marginal` or `externality`; the reward is −term(village).
+fn scenario(peak_bus: &str, term: &str) -> Scenario {
     let text = format!(
         "gridc 0.1\n\
          import \"std\"\n\
@@ -41,7 +43,7 @@ fn scenario(peak_bus: &str) -> Scenario {
            \x20 tariff t\n\
          }}\n\
          agents {{ each home controls store.power in -1..1; observe {{ self.store.soc }} }}\n\
-         reward {{ mix = 1\n  social = -marginal(village) }}\n\
+         reward {{ mix = 1\n  social = -{term}(village) }}\n\
          experiment e {{ step 1 h; episode 24 h; train days 2023-07-01; test days 2023-07-02\n\
            end_energy settle(0.15 $/kWh) }}\n"
     );
@@ -75,8 +77,14 @@ fn actions(steps: usize, households: usize) -> Vec<Vec<f64>> {
 
 /// Environment 0 follows `plan`; environment 1 + i does too, but with household i's
 /// battery idle at step `t`. Returns, per household with a battery, (the reward
-/// environment 0 gave it at `t`, −(C − C₋ᵢ) from the re-simulations).
-fn rewards_and_brute_force(s: &Scenario, backend: Backend, t: usize) -> Vec<(f64, f64)> {
+/// environment 0 gave it at `t`, −(C − C₋ᵢ) from the re-simulations, with `others_only`
+/// less i's own bill difference).
+fn rewards_and_brute_force(
+    s: &Scenario,
+    backend: Backend,
+    t: usize,
+    others_only: bool,
+) -> Vec<(f64, f64)> {
     let h = s.households.len();
     let mut env = Env::with_backend(s, &s.experiments[0], 1 + h, backend).expect("env");
     let plan = actions(env.steps(), h);
@@ -93,38 +101,44 @@ fn rewards_and_brute_force(s: &Scenario, backend: Backend, t: usize) -> Vec<(f64
         env.step_households(&all).expect("step");
     }
     let cost = |b: usize| env.m.s(Scalar::CommunityCost, b);
+    let own = |i: usize| env.m.h(Field::Bill, 0, i) - env.m.h(Field::Bill, 1 + i, i);
     (0..h)
         .filter(|&i| env.m.h(Field::Capacity, 0, i) > 0.0)
-        .map(|i| (env.m.h(Field::Reward, 0, i), -(cost(0) - cost(1 + i))))
+        .map(|i| {
+            let difference = cost(0) - cost(1 + i) - if others_only { own(i) } else { 0.0 };
+            (env.m.h(Field::Reward, 0, i), -difference)
+        })
         .collect()
 }
 
 #[test]
-fn marginal_cost_equals_the_re_simulated_counterfactual() {
+fn marginal_and_external_costs_equal_the_re_simulated_counterfactuals() {
     let mut nonzero = 0;
     let mut overloaded = 0;
-    for peak_bus in ["substation", "north"] {
-        let s = scenario(peak_bus);
+    for (peak_bus, term) in [
+        ("substation", "marginal"),
+        ("north", "marginal"),
+        ("substation", "externality"),
+        ("north", "externality"),
+    ] {
+        let s = scenario(peak_bus, term);
         for backend in [Backend::Interp, Backend::Jit] {
             for t in 0..24 {
-                for (i, (reward, brute)) in rewards_and_brute_force(&s, backend, t)
-                    .into_iter()
-                    .enumerate()
-                {
+                let pairs = rewards_and_brute_force(&s, backend, t, term == "externality");
+                for (i, (reward, brute)) in pairs.into_iter().enumerate() {
                     assert!(
                         (reward - brute).abs() <= 1e-9 * (1.0 + brute.abs()),
-                        "peak on {peak_bus}, {backend:?}, step {t}, household {i}: \
+                        "{term}, peak on {peak_bus}, {backend:?}, step {t}, household {i}: \
                          reward {reward} vs re-simulated {brute}"
                     );
                     nonzero += usize::from(brute.abs() > 1e-6);
                 }
-                let s2 = &s;
-                let mut env = Env::with_backend(s2, &s2.experiments[0], 1, backend).unwrap();
+                let mut env = Env::with_backend(&s, &s.experiments[0], 1, backend).unwrap();
                 env.reset(&[181]);
-                for a in actions(env.steps(), s2.households.len()).iter().take(t + 1) {
+                for a in actions(env.steps(), s.households.len()).iter().take(t + 1) {
                     env.step_households(a).unwrap();
                 }
-                overloaded += (0..s2.network.feeders.len())
+                overloaded += (0..s.network.feeders.len())
                     .filter(|&f| env.m.fd(Field::OverloadKw, 0, f) > 0.0)
                     .count();
             }
@@ -138,7 +152,7 @@ fn marginal_cost_equals_the_re_simulated_counterfactual() {
 #[test]
 fn only_households_under_the_peak_bus_share_its_increment() {
     for (bus, north_under, south_under) in [("substation", 1.0, 1.0), ("north", 1.0, 0.0)] {
-        let s = scenario(bus);
+        let s = scenario(bus, "marginal");
         let env = Env::with_backend(&s, &s.experiments[0], 1, Backend::Interp).unwrap();
         for (i, h) in s.households.iter().enumerate() {
             let want = if h.name.starts_with('a') || h.name.starts_with('b') {

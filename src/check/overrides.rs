@@ -521,7 +521,9 @@ fn reward_terms_known(ctx: &mut Ctx, src: SourceId, file: &ast::File, value: &Ex
                     .label(src, c.span, "wrong arguments")
                     .help(super::reward::SIGNATURES),
                 ),
-                ("cost" | "peak" | "marginal", Some(p)) if Some(p.dotted().as_str()) != network => {
+                ("cost" | "peak" | "marginal" | "externality", Some(p))
+                    if Some(p.dotted().as_str()) != network =>
+                {
                     error(
                         Diagnostic::error(
                             codes::REWARD,

@@ -10,9 +10,9 @@ use crate::source::Span;
 use crate::syntax::ast::{self, BinOp, Expr};
 
 const BINDINGS: &[&str] = &["mix", "individual", "social"];
-pub(super) const FUNCTIONS: &[&str] = &["bill", "cost", "peak", "marginal", "count"];
+pub(super) const FUNCTIONS: &[&str] = &["bill", "cost", "peak", "marginal", "externality", "count"];
 pub(super) const SIGNATURES: &str =
-    "bill(self), cost(<network>), peak(<network>), marginal(<network>), count(<template>)";
+    "bill(self), cost(<network>), peak(<network>), marginal(<network>), externality(<network>), count(<template>)";
 
 pub fn check_reward(ctx: &mut Ctx, m: usize, r: &ast::RewardDef, built: &Built) -> Option<Reward> {
     let src = ctx.modules[m].source;
@@ -176,9 +176,12 @@ fn reward_expr(ctx: &mut Ctx, m: usize, e: &Expr, built: &Built) -> Option<(Rewa
         }
         Expr::Path(p) => {
             ctx.diags.push(
-                Diagnostic::error(codes::REWARD, format!("`{}` cannot be used in a reward", p.dotted()))
-                    .label(src, p.span, "not a reward term")
-                    .help("use bill(self), cost(<network>), peak(<network>), marginal(<network>), count(<template>) and numbers"),
+                Diagnostic::error(
+                    codes::REWARD,
+                    format!("`{}` cannot be used in a reward", p.dotted()),
+                )
+                .label(src, p.span, "not a reward term")
+                .help(format!("use {SIGNATURES} and numbers")),
             );
             None
         }
@@ -226,15 +229,16 @@ fn reward_expr(ctx: &mut Ctx, m: usize, e: &Expr, built: &Built) -> Option<(Rewa
                     );
                     None
                 }
-                "cost" | "peak" | "marginal" if a == built.network.name => Some((
+                "cost" | "peak" | "marginal" | "externality" if a == built.network.name => Some((
                     match name {
                         "cost" => RewardExpr::Cost,
                         "peak" => RewardExpr::Peak,
-                        _ => RewardExpr::Marginal,
+                        "marginal" => RewardExpr::Marginal,
+                        _ => RewardExpr::Externality,
                     },
                     Dim::MONEY,
                 )),
-                "cost" | "peak" | "marginal" => {
+                "cost" | "peak" | "marginal" | "externality" => {
                     ctx.diags.push(
                         Diagnostic::error(codes::REWARD, format!("`{a}` is not the network"))
                             .label(src, arg.span, "expected the network's name")

@@ -385,7 +385,12 @@ fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr) -> V {
         RewardExpr::Bill => k.load(Field::Bill),
         RewardExpr::Cost => k.scalar(Scalar::CommunityCost),
         RewardExpr::Peak => k.scalar(Scalar::PeakIncrement),
-        RewardExpr::Marginal => marginal_cost(k),
+        RewardExpr::Marginal => {
+            let own = own_bill_difference(k);
+            let shared = externality(k);
+            k.add(own, shared)
+        }
+        RewardExpr::Externality => externality(k),
         RewardExpr::Neg(a) => {
             let a = reward_expr(k, a);
             k.neg(a)
@@ -406,14 +411,18 @@ fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr) -> V {
     }
 }
 
-/// C − C₋ᵢ for this household: its bill minus its idle-battery bill, the path overload
-/// difference (`Stage::PathOverloadDelta`), and the peak charge increment minus the one
-/// with the bus import less its battery power (if it sits under the peak-charge bus).
-fn marginal_cost(k: &mut KernelBuilder) -> V {
-    let zero = k.c(0.0);
+/// b_i − b'_i: this household's bill minus its bill had its battery stayed idle.
+fn own_bill_difference(k: &mut KernelBuilder) -> V {
     let bill = k.load(Field::Bill);
     let bill_idle = k.load(Field::BillIdle);
-    let own = k.sub(bill, bill_idle);
+    k.sub(bill, bill_idle)
+}
+
+/// The rest of C − C₋ᵢ: the path overload difference (`Stage::PathOverloadDelta`) and
+/// the peak charge increment minus the one with the bus import less this household's
+/// battery power (if it sits under the peak-charge bus).
+fn externality(k: &mut KernelBuilder) -> V {
+    let zero = k.c(0.0);
     let overload = k.load(Field::OverloadDelta);
     let battery = k.load(Field::BatteryKw);
     let under = k.load(Field::UnderPeakBus);
@@ -431,6 +440,5 @@ fn marginal_cost(k: &mut KernelBuilder) -> V {
     let inc = k.mul(rate, up);
     let inc_idle = k.mul(rate, up_idle);
     let peak = k.sub(inc, inc_idle);
-    let shared = k.add(overload, peak);
-    k.add(own, shared)
+    k.add(overload, peak)
 }

@@ -377,6 +377,9 @@ pub enum RewardExpr {
     /// what it would have been had this household's battery stayed idle this step (the
     /// difference reward of Wolpert & Tumer). Computed from the step's feeder sums.
     Marginal,
+    /// The part of `Marginal` others pay: the overload penalties and the peak charge this
+    /// household's battery added this step (its own bill difference left out).
+    Externality,
     Neg(Box<RewardExpr>),
     Add(Box<RewardExpr>, Box<RewardExpr>),
     Sub(Box<RewardExpr>, Box<RewardExpr>),
@@ -388,7 +391,7 @@ impl RewardExpr {
     /// Whether `marginal(net)` occurs (the environment then computes its terms).
     pub fn uses_marginal(&self) -> bool {
         match self {
-            RewardExpr::Marginal => true,
+            RewardExpr::Marginal | RewardExpr::Externality => true,
             RewardExpr::Const(_) | RewardExpr::Bill | RewardExpr::Cost | RewardExpr::Peak => false,
             RewardExpr::Neg(a) => a.uses_marginal(),
             RewardExpr::Add(a, b)

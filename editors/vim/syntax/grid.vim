@@ -41,7 +41,7 @@ syn match gridParameter "\.\@1<!\<\h\w*\ze\s*:\%(:\)\@!"
 
 syn match gridConstant "\.\@1<!\<\%(none\|step\|linear\|lp\|mappo\|ippo\|maddpg\|no_battery\|greedy\|tou_rule\|broadcast\|neighbours\|neighbors\)\>\.\@!"
 syn match gridBoolean "\.\@1<!\<\%(true\|false\)\>\.\@!"
-syn match gridFunction "\<\%(uniform\|normal\|choice\|bill\|cost\|count\|peak\|marginal\|next\|broadcast\|neighbours\|neighbors\)\ze\s*("
+syn match gridFunction "\<\%(uniform\|normal\|choice\|bill\|cost\|count\|peak\|marginal\|externality\|next\|broadcast\|neighbours\|neighbors\)\ze\s*("
 
 " Keywords (the kw_* rules of grammar/grid.pest); never after or before a `.` (`price.import`).
 exe 'syn match gridItem "\.\@1<!\<\%(' . s:kw_item . '\)\>\.\@!"'

@@ -56,7 +56,7 @@ const CONTROL = new Set(['gridc', 'import', 'as', 'profile', 'tariff', 'template
 const PROPS = new Set(['capacity', 'power', 'efficiency', 'charge_efficiency', 'discharge_efficiency', 'soc', 'start',
   'limit', 'overload_penalty', 'step', 'episode', 'optimum', 'seeds', 'budget', 'algorithms', 'baselines',
   'mix', 'individual', 'social']);
-const FUNCS = new Set(['uniform', 'normal', 'choice', 'bill', 'cost', 'count', 'peak', 'marginal', 'next', 'broadcast', 'neighbours', 'neighbors']);
+const FUNCS = new Set(['uniform', 'normal', 'choice', 'bill', 'cost', 'count', 'peak', 'marginal', 'externality', 'next', 'broadcast', 'neighbours', 'neighbors']);
 const CONSTS = new Set(['none', 'step', 'linear', 'lp', 'mappo', 'ippo', 'maddpg', 'no_battery', 'greedy', 'tou_rule',
   'broadcast', 'neighbours', 'neighbors']);
 const OBSERVATIONS = ['time.hour', 'time.weekday', 'time.day', 'price.import', 'price.export', 'carbon.intensity',
