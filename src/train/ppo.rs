@@ -22,10 +22,13 @@ pub struct PpoConfig {
     pub centralised_critic: bool,
     /// MAPPO's critic sees its own observation and the mean of the environment's
     /// observations (mean-field, width 2·obs_dim) instead of every agent's (width
-    /// obs_dim·(N + 1), so O(N) per agent).
+    /// obs_dim·(N + 1), so O(N) per agent). On: on community16 (3 seeds, 400k steps,
+    /// with the embedding) it closed 71 % of the gap against 59 % for the full state,
+    /// at a per-agent cost flat in N (docs/results.md, docs/performance.md).
     pub mean_field_critic: bool,
     /// How agents' identities enter the shared actor and critic: `one_hot` (N inputs),
-    /// `embedding` (`id_width` learned inputs) or `none`.
+    /// `embedding` (`id_width` learned inputs) or `none`. Embedding: IPPO on community16
+    /// closed 66 % of the gap with it, 15 % with one-hot ids, 7 % with none.
     pub agent_id: AgentId,
     /// Width of a learned identity embedding.
     pub id_width: usize,
@@ -109,8 +112,8 @@ impl Default for PpoConfig {
     fn default() -> Self {
         PpoConfig {
             centralised_critic: false,
-            mean_field_critic: false,
-            agent_id: AgentId::OneHot,
+            mean_field_critic: true,
+            agent_id: AgentId::Embedding,
             id_width: 8,
             lr: 3e-3,
             gamma: 0.99,
