@@ -366,8 +366,10 @@ fn community_kernel() -> Kernel {
 /// r = (1 − mix)·individual + mix·social.
 pub fn reward_kernel(individual: &RewardExpr, social: &RewardExpr) -> Kernel {
     let mut k = KernelBuilder::new("reward", Domain::Households);
-    let ind = reward_expr(&mut k, individual);
-    let soc = reward_expr(&mut k, social);
+    // `externality` updates a running state, so it is emitted once however often it occurs.
+    let mut externality = None;
+    let ind = reward_expr(&mut k, individual, &mut externality);
+    let soc = reward_expr(&mut k, social, &mut externality);
     let mix = k.scalar(Scalar::Mix);
     let one = k.c(1.0);
     let w = k.sub(one, mix);
@@ -379,7 +381,7 @@ pub fn reward_kernel(individual: &RewardExpr, social: &RewardExpr) -> Kernel {
     k.finish()
 }
 
-fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr) -> V {
+fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr, externality_v: &mut Option<V>) -> V {
     match e {
         RewardExpr::Const(c) => k.c(*c),
         RewardExpr::Bill => k.load(Field::Bill),
@@ -387,20 +389,22 @@ fn reward_expr(k: &mut KernelBuilder, e: &RewardExpr) -> V {
         RewardExpr::Peak => k.scalar(Scalar::PeakIncrement),
         RewardExpr::Marginal => {
             let own = own_bill_difference(k);
-            let shared = externality(k);
+            let overload = k.load(Field::OverloadDelta);
+            let peak = peak_difference_this_step(k);
+            let shared = k.add(overload, peak);
             k.add(own, shared)
         }
-        RewardExpr::Externality => externality(k),
+        RewardExpr::Externality => *externality_v.get_or_insert_with(|| externality(k)),
         RewardExpr::Neg(a) => {
-            let a = reward_expr(k, a);
+            let a = reward_expr(k, a, externality_v);
             k.neg(a)
         }
         RewardExpr::Add(a, b)
         | RewardExpr::Sub(a, b)
         | RewardExpr::Mul(a, b)
         | RewardExpr::Div(a, b) => {
-            let x = reward_expr(k, a);
-            let y = reward_expr(k, b);
+            let x = reward_expr(k, a, externality_v);
+            let y = reward_expr(k, b, externality_v);
             match e {
                 RewardExpr::Add(..) => k.add(x, y),
                 RewardExpr::Sub(..) => k.sub(x, y),
@@ -418,27 +422,48 @@ fn own_bill_difference(k: &mut KernelBuilder) -> V {
     k.sub(bill, bill_idle)
 }
 
-/// The rest of C − C₋ᵢ: the path overload difference (`Stage::PathOverloadDelta`) and
-/// the peak charge increment minus the one with the bus import less this household's
-/// battery power (if it sits under the peak-charge bus).
+/// The shared costs with this household's battery minus those in the world where it
+/// stayed idle all day (everyone else acting as they did): this step's path overload
+/// difference (`Stage::PathOverloadDelta`; overloads are per step, so idle this step and
+/// idle all day agree) plus the peak charge increment minus the increment of that
+/// world's running peak, `PeakWithoutMe` (updated here). Summed over a day the peak
+/// part is rate · (the day's peak − the peak without this battery).
 fn externality(k: &mut KernelBuilder) -> V {
     let zero = k.c(0.0);
     let overload = k.load(Field::OverloadDelta);
     let battery = k.load(Field::BatteryKw);
     let under = k.load(Field::UnderPeakBus);
     let bus = k.scalar(Scalar::BusImportKw);
+    let rate = k.scalar(Scalar::PeakChargeRate);
+    let inc = k.scalar(Scalar::PeakIncrement);
+    let peak_without = k.load(Field::PeakWithoutMe);
+    let mine = k.mul(under, battery);
+    let bus_idle = k.sub(bus, mine);
+    let import_idle = k.max(bus_idle, zero);
+    let rise_idle = k.sub(import_idle, peak_without);
+    let up_idle = k.max(rise_idle, zero);
+    let inc_idle = k.mul(rate, up_idle);
+    let peak_without_next = k.max(peak_without, import_idle);
+    k.store(Field::PeakWithoutMe, peak_without_next);
+    let peak = k.sub(inc, inc_idle);
+    k.add(overload, peak)
+}
+
+/// The per-step peak term of C − C₋ᵢ: the increment minus the one with the bus import
+/// less this household's battery power (if it sits under the peak-charge bus).
+fn peak_difference_this_step(k: &mut KernelBuilder) -> V {
+    let zero = k.c(0.0);
+    let battery = k.load(Field::BatteryKw);
+    let under = k.load(Field::UnderPeakBus);
+    let bus = k.scalar(Scalar::BusImportKw);
     let before = k.scalar(Scalar::PeakBefore);
     let rate = k.scalar(Scalar::PeakChargeRate);
-    let import = k.max(bus, zero);
-    let rise = k.sub(import, before);
-    let up = k.max(rise, zero);
+    let inc = k.scalar(Scalar::PeakIncrement);
     let mine = k.mul(under, battery);
     let bus_idle = k.sub(bus, mine);
     let import_idle = k.max(bus_idle, zero);
     let rise_idle = k.sub(import_idle, before);
     let up_idle = k.max(rise_idle, zero);
-    let inc = k.mul(rate, up);
     let inc_idle = k.mul(rate, up_idle);
-    let peak = k.sub(inc, inc_idle);
-    k.add(overload, peak)
+    k.sub(inc, inc_idle)
 }

@@ -41,6 +41,9 @@ pub enum Field {
     // Household state.
     Energy,
     PeakImportToday,
+    /// The day's peak at the peak-charge bus had this household's battery been idle all
+    /// day so far (`externality(net)` rewards only; restarts at midnight).
+    PeakWithoutMe,
     // Household outputs.
     BatteryKw,
     NetKw,

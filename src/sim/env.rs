@@ -195,6 +195,7 @@ impl<'s> Env<'s> {
                 .copy_from_slice(&self.ir.energy_start);
         }
         self.m.h_mut(Field::PeakImportToday).fill(0.0);
+        self.m.h_mut(Field::PeakWithoutMe).fill(0.0);
         self.m.h_mut(Field::BatteryKw).fill(0.0);
         self.m.s_mut(Scalar::PeakToday).fill(0.0);
         self.messages.fill(0.0);
@@ -223,6 +224,7 @@ impl<'s> Env<'s> {
         let steps_per_day = (24.0 / self.ir.dt_h).round() as usize;
         if self.t > 0 && steps_per_day > 0 && self.t.is_multiple_of(steps_per_day) {
             self.m.h_mut(Field::PeakImportToday).fill(0.0);
+            self.m.h_mut(Field::PeakWithoutMe).fill(0.0);
             self.m.s_mut(Scalar::PeakToday).fill(0.0);
         }
     }
