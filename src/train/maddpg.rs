@@ -29,6 +29,9 @@ pub struct MaddpgConfig {
     /// The critics see agent i's observation and action, the mean observation and the
     /// mean action of the other agents (mean-field Q, Yang et al. 2018; width
     /// 2·(obs_dim + act_dim)) instead of every agent's (width (N + 1)·(obs_dim + act_dim)).
+    /// On (with the embedding): community16, 120k steps, 3 seeds, 71.9 % of the gap
+    /// against 70.4 % (10 seeds) for one-hot ids and full-state critics, 1.9× faster at
+    /// N = 16 and flat in N.
     pub mean_field_critic: bool,
     /// Identity input of actor and critics: `one_hot`, `embedding` or `none` (as PPO's).
     pub agent_id: AgentId,
@@ -127,8 +130,8 @@ impl MaddpgConfig {
 impl Default for MaddpgConfig {
     fn default() -> Self {
         MaddpgConfig {
-            mean_field_critic: false,
-            agent_id: AgentId::OneHot,
+            mean_field_critic: true,
+            agent_id: AgentId::Embedding,
             id_width: 8,
             actor_lr: 3e-4,
             critic_lr: 1e-3,
