@@ -429,41 +429,37 @@ fn own_bill_difference(k: &mut KernelBuilder) -> V {
 /// world's running peak, `PeakWithoutMe` (updated here). Summed over a day the peak
 /// part is rate · (the day's peak − the peak without this battery).
 fn externality(k: &mut KernelBuilder) -> V {
-    let zero = k.c(0.0);
     let overload = k.load(Field::OverloadDelta);
-    let battery = k.load(Field::BatteryKw);
-    let under = k.load(Field::UnderPeakBus);
-    let bus = k.scalar(Scalar::BusImportKw);
-    let rate = k.scalar(Scalar::PeakChargeRate);
-    let inc = k.scalar(Scalar::PeakIncrement);
     let peak_without = k.load(Field::PeakWithoutMe);
-    let mine = k.mul(under, battery);
-    let bus_idle = k.sub(bus, mine);
-    let import_idle = k.max(bus_idle, zero);
-    let rise_idle = k.sub(import_idle, peak_without);
-    let up_idle = k.max(rise_idle, zero);
-    let inc_idle = k.mul(rate, up_idle);
+    let (inc_idle, import_idle) = idle_peak_increment(k, peak_without);
     let peak_without_next = k.max(peak_without, import_idle);
     k.store(Field::PeakWithoutMe, peak_without_next);
+    let inc = k.scalar(Scalar::PeakIncrement);
     let peak = k.sub(inc, inc_idle);
     k.add(overload, peak)
 }
 
-/// The per-step peak term of C − C₋ᵢ: the increment minus the one with the bus import
-/// less this household's battery power (if it sits under the peak-charge bus).
+/// The per-step peak term of C − C₋ᵢ: the increment minus the one had this household's
+/// battery been idle this step, against the same running peak.
 fn peak_difference_this_step(k: &mut KernelBuilder) -> V {
+    let before = k.scalar(Scalar::PeakBefore);
+    let (inc_idle, _) = idle_peak_increment(k, before);
+    let inc = k.scalar(Scalar::PeakIncrement);
+    k.sub(inc, inc_idle)
+}
+
+/// (the peak charge increment over the running peak `peak`, the bus import) with the
+/// bus import less this household's battery power if it sits under the peak-charge bus.
+fn idle_peak_increment(k: &mut KernelBuilder, peak: V) -> (V, V) {
     let zero = k.c(0.0);
     let battery = k.load(Field::BatteryKw);
     let under = k.load(Field::UnderPeakBus);
     let bus = k.scalar(Scalar::BusImportKw);
-    let before = k.scalar(Scalar::PeakBefore);
     let rate = k.scalar(Scalar::PeakChargeRate);
-    let inc = k.scalar(Scalar::PeakIncrement);
     let mine = k.mul(under, battery);
     let bus_idle = k.sub(bus, mine);
     let import_idle = k.max(bus_idle, zero);
-    let rise_idle = k.sub(import_idle, before);
+    let rise_idle = k.sub(import_idle, peak);
     let up_idle = k.max(rise_idle, zero);
-    let inc_idle = k.mul(rate, up_idle);
-    k.sub(inc, inc_idle)
+    (k.mul(rate, up_idle), import_idle)
 }

@@ -318,32 +318,17 @@ pub struct Adam {
 
 impl Adam {
     pub fn new(net: &Mlp, lr: f32) -> Adam {
+        let zeros = net.zero_grads();
         Adam {
             lr,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
             t: 0,
-            m_w: net
-                .layers
-                .iter()
-                .map(|l| Array2::zeros(l.w.raw_dim()))
-                .collect(),
-            v_w: net
-                .layers
-                .iter()
-                .map(|l| Array2::zeros(l.w.raw_dim()))
-                .collect(),
-            m_b: net
-                .layers
-                .iter()
-                .map(|l| Array1::zeros(l.b.raw_dim()))
-                .collect(),
-            v_b: net
-                .layers
-                .iter()
-                .map(|l| Array1::zeros(l.b.raw_dim()))
-                .collect(),
+            m_w: zeros.w.clone(),
+            v_w: zeros.w,
+            m_b: zeros.b.clone(),
+            v_b: zeros.b,
         }
     }
 
