@@ -29,9 +29,9 @@ pub struct MaddpgConfig {
     /// The critics see agent i's observation and action, the mean observation and the
     /// mean action of the other agents (mean-field Q, Yang et al. 2018; width
     /// 2·(obs_dim + act_dim)) instead of every agent's (width (N + 1)·(obs_dim + act_dim)).
-    /// On (with the embedding): community16, 120k steps, 3 seeds, 71.9 % of the gap
-    /// against 70.4 % (10 seeds) for one-hot ids and full-state critics, 1.9× faster at
-    /// N = 16 and flat in N.
+    /// On (with the embedding): community16, 120k steps, 10 seeds, 71.4 % of the gap
+    /// against 70.4 % for one-hot ids and full-state critics, 1.9× faster at N = 16 and
+    /// flat in N (docs/results.md, docs/performance.md).
     pub mean_field_critic: bool,
     /// Identity input of actor and critics: `one_hot`, `embedding` or `none` (as PPO's).
     pub agent_id: AgentId,

@@ -23,8 +23,9 @@ pub struct PpoConfig {
     /// MAPPO's critic sees its own observation and the mean of the environment's
     /// observations (mean-field, width 2·obs_dim) instead of every agent's (width
     /// obs_dim·(N + 1), so O(N) per agent). On: on community16 (3 seeds, 400k steps,
-    /// with the embedding) it closed 71 % of the gap against 59 % for the full state,
-    /// at a per-agent cost flat in N (docs/results.md, docs/performance.md).
+    /// with the embedding) it closed 71 % of the gap against 59 % for the full state
+    /// (10 seeds: 67.0 %), at a per-agent cost flat in N (docs/results.md,
+    /// docs/performance.md).
     pub mean_field_critic: bool,
     /// How agents' identities enter the shared actor and critic: `one_hot` (N inputs),
     /// `embedding` (`id_width` learned inputs) or `none`. Embedding: IPPO on community16
