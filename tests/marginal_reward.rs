@@ -65,12 +65,7 @@ fn actions(steps: usize, households: usize) -> Vec<Vec<f64>> {
     (0..steps)
         .map(|_| {
             (0..households)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state % 2001) as f64 / 1000.0 - 1.0
-                })
+                .map(|_| (common::xorshift(&mut state) % 2001) as f64 / 1000.0 - 1.0)
                 .collect()
         })
         .collect()

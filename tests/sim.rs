@@ -259,12 +259,7 @@ fn invariants_hold_on_the_examples() {
         let mut x: u64 = 12345;
         check_invariants(&s, &days, &mut |e| {
             (0..e.batch() * e.ir.households)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x % 3001) as f64 / 1000.0 - 1.5
-                })
+                .map(|_| (common::xorshift(&mut x) % 3001) as f64 / 1000.0 - 1.5)
                 .collect()
         });
     }
