@@ -412,7 +412,7 @@ impl Ppo {
                         &adv_mb[r.clone()],
                         total,
                     );
-                    let kl = kl_sum(&gaussian_log_prob(mu, u, log_std), &ref_mb[r]);
+                    let kl = kl_sum(&sur.logp, &ref_mb[r]);
                     (sur.dmu, (sur.loss, sur.dlog_std, kl))
                 });
                 let kl = actor.parts.iter().map(|p| p.2).sum::<f32>() / total as f32;
@@ -531,6 +531,8 @@ pub struct Surrogate {
     pub loss: f32,
     pub dmu: Array2<f32>,
     pub dlog_std: Vec<f32>,
+    /// Each row's log-probability under the current policy (for the KL limits).
+    pub logp: Vec<f32>,
 }
 
 /// PPO's clipped surrogate for rows with means `mu` (`rows × act_dim`), the stored
@@ -554,13 +556,9 @@ pub fn surrogate(
     let mut dmu = Array2::zeros(mu.raw_dim());
     let mut dlog_std = vec![-cfg.entropy_coef * share; ad];
     let mut loss = -cfg.entropy_coef * share * log_std.iter().sum::<f32>();
+    let logp = gaussian_log_prob(mu, u, log_std);
     for row in 0..rows {
-        let mut logp = 0.0;
-        for j in 0..ad {
-            let z = (u[row * ad + j] - mu[(row, j)]) / log_std[j].exp();
-            logp += -0.5 * z * z - log_std[j] - 0.918_938_5;
-        }
-        let log_ratio = logp - logp_old[row];
+        let log_ratio = logp[row] - logp_old[row];
         let ratio = log_ratio.exp();
         let a = adv[row];
         let clipped = ratio.clamp(1.0 - cfg.clip, 1.0 + cfg.clip);
@@ -580,6 +578,7 @@ pub fn surrogate(
         loss,
         dmu,
         dlog_std,
+        logp,
     }
 }
 
