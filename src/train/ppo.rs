@@ -53,6 +53,9 @@ pub struct PpoConfig {
     pub hidden: usize,
     /// Initial log standard deviation of the policy.
     pub init_log_std: f32,
+    /// Lower bound of the learned log standard deviation.
+    #[serde(default = "default_min_log_std")]
+    pub min_log_std: f32,
     /// Multiplies rewards before learning (costs in $ per step are small numbers).
     pub reward_scale: f32,
     /// The critic predicts returns normalised by their running mean and variance
@@ -101,12 +104,17 @@ impl PpoConfig {
         ("hidden", Interval::AtLeastOne),
         ("id_width", Interval::AtLeastOne),
         ("init_log_std", Interval::Finite),
+        ("min_log_std", Interval::Finite),
         ("reward_scale", Interval::Positive),
         ("target_kl", Interval::NonNegative),
         ("adaptive_kl", Interval::NonNegative),
         ("action_penalty", Interval::NonNegative),
         ("action_penalty_from", Interval::NonNegative),
     ];
+}
+
+fn default_min_log_std() -> f32 {
+    -5.0
 }
 
 impl Default for PpoConfig {
@@ -126,6 +134,7 @@ impl Default for PpoConfig {
             max_grad_norm: 0.5,
             hidden: 64,
             init_log_std: -1.0,
+            min_log_std: default_min_log_std(),
             reward_scale: 1.0,
             value_norm: true,
             anneal_lr: false,
@@ -480,7 +489,7 @@ impl Ppo {
             let mh = self.log_std_m[j] / (1.0 - b1.powi(t));
             let vh = self.log_std_v[j] / (1.0 - b2.powi(t));
             self.log_std[j] =
-                (self.log_std[j] - self.actor_opt.lr * mh / (vh.sqrt() + 1e-8)).clamp(-5.0, 1.0);
+                (self.log_std[j] - self.actor_opt.lr * mh / (vh.sqrt() + 1e-8)).clamp(self.cfg.min_log_std.min(1.0), 1.0);
         }
     }
 }
