@@ -488,8 +488,8 @@ impl Ppo {
             self.log_std_v[j] = b2 * self.log_std_v[j] + (1.0 - b2) * g[j] * g[j];
             let mh = self.log_std_m[j] / (1.0 - b1.powi(t));
             let vh = self.log_std_v[j] / (1.0 - b2.powi(t));
-            self.log_std[j] =
-                (self.log_std[j] - self.actor_opt.lr * mh / (vh.sqrt() + 1e-8)).clamp(self.cfg.min_log_std.min(1.0), 1.0);
+            self.log_std[j] = (self.log_std[j] - self.actor_opt.lr * mh / (vh.sqrt() + 1e-8))
+                .clamp(self.cfg.min_log_std.min(1.0), 1.0);
         }
     }
 }
